@@ -1,0 +1,439 @@
+"""The JAX wiring shared by every activation: custom_vjp, jit, dtype policy, parameters.
+
+An activation is *defined* once (see the family modules) as a forward pass, the one array its
+backward rule keeps (`saves`), and a backward rule.  `elementwise` and `along_axis` turn such a
+definition into the public function: a Python front that checks and normalises its arguments,
+in front of one `jax.jit`-compiled `jax.custom_vjp` call.  Nothing else in the package writes
+`custom_vjp` boilerplate.
+
+Dtype policy (one for every activation):
+  * float16, bfloat16, float32 and float64 inputs give outputs and input gradients of the same
+    dtype; float16 and bfloat16 are computed in float32 and rounded once.
+  * integer and boolean inputs are promoted to JAX's default float dtype, as `jnp.tanh` does.
+  * continuous parameters are computed in the input's compute dtype; their gradients are summed
+    down to the parameter's own shape and returned in the parameter's dtype.
+  * complex numbers, strings, `None` and objects that are not arrays raise `TypeError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+REQUIRED = inspect.Parameter.empty
+_LOW_PRECISION = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+ACCEPTED_DTYPES = "float16, bfloat16, float32, float64 (integers and booleans are promoted)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A continuous, differentiable parameter of an activation.
+
+    `valid` is checked whenever the value is concrete (a number or a concrete array); `valid_text`
+    says the valid range in error messages.  `none` is the value a `None` argument stands for
+    (`relu`'s `max_value=None` means no cap, that is +inf).
+    """
+
+    name: str
+    default: Any = REQUIRED
+    valid: Callable[[np.ndarray], Any] | None = None
+    valid_text: str = ""
+    none: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Kink:
+    """A point where the activation is not differentiable, and the derivative chosen there.
+
+    `at(p)` and `slope(p)` take the parameters as a dict of floats and return the location and
+    the derivative `f'` that the backward rule returns there (the one-sided derivative of smaller
+    magnitude).  `text` is the README's description of both.
+    """
+
+    at: Callable[[dict], float]
+    slope: Callable[[dict], float]
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """Everything known about one activation: the record `actfn.spec(name)` returns."""
+
+    name: str
+    function: Callable = dataclasses.field(repr=False)
+    formula: str
+    derivative: str
+    output_range: tuple[float, float]
+    use: str
+    initializer: str
+    paper: str
+    aliases: tuple[str, ...] = ()
+    params: tuple[Param, ...] = ()
+    options: tuple[tuple[str, Any], ...] = ()
+    saves: str | None = "x"
+    elementwise: bool = True
+    kinks: tuple[Kink, ...] = ()
+    # The plain textbook formula, for tests and notebooks; never exported.
+    reference: Callable | None = dataclasses.field(default=None, repr=False)
+    # Where the textbook reference is trustworthy in float64 (it may overflow or cancel outside).
+    trusted: tuple[float, float] = (-30.0, 30.0)
+    # Where the function is defined at all (log1mexp needs x > 0).
+    domain: tuple[float, float] = (-math.inf, math.inf)
+    # The jax.nn function of the same meaning, and keyword arguments that make it so.
+    jax_nn: str | None = None
+    jax_nn_kwargs: tuple[tuple[str, Any], ...] = ()
+    # Non-default parameters used by the config round-trip and verification.
+    example: tuple[tuple[str, Any], ...] = ()
+    notes: str = ""
+
+    @property
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+
+def compute_dtype(dtype) -> jnp.dtype:
+    """The dtype an activation computes in: float32 for the 16-bit floats, else the dtype."""
+    dtype = jnp.dtype(dtype)
+    return jnp.dtype(jnp.float32) if dtype in _LOW_PRECISION else dtype
+
+
+def as_input(x, name: str) -> jax.Array:
+    """Apply the dtype policy to an activation's input, or raise a `TypeError` that says why."""
+    if isinstance(x, jax.Array):
+        dtype = x.dtype
+    elif isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(
+            f"`actfn.{name}` got {type(x).__name__} {x!r}, not an array. "
+            f"Pass a number or an array of dtype {ACCEPTED_DTYPES}."
+        )
+    else:
+        try:
+            dtype = np.asarray(x).dtype
+        except Exception as err:
+            raise TypeError(
+                f"`actfn.{name}` got a {type(x).__name__}, which is not an array. "
+                f"Pass a number or an array of dtype {ACCEPTED_DTYPES}."
+            ) from err
+    if jnp.issubdtype(dtype, jnp.complexfloating) or not (
+        jnp.issubdtype(dtype, jnp.floating)
+        or jnp.issubdtype(dtype, jnp.integer)
+        or jnp.issubdtype(dtype, jnp.bool_)
+    ):
+        raise TypeError(
+            f"`actfn.{name}` does not accept inputs of dtype {dtype}. "
+            f"Pass an array of dtype {ACCEPTED_DTYPES}; for complex data apply it to "
+            "`jnp.real(x)` and `jnp.imag(x)` separately."
+        )
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.asarray(x)
+    # Integers and booleans: promoted to the default float dtype, as `jnp.tanh` does.
+    return jnp.asarray(x).astype(jax.dtypes.canonicalize_dtype(float))
+
+
+def _concrete(value) -> np.ndarray | None:
+    """The value as a NumPy array if it is known at trace time, else None."""
+    if isinstance(value, jax.core.Tracer):
+        return None
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except Exception:
+        return None
+
+
+def as_param(value, param: Param, name: str, x_shape: tuple) -> Any:
+    """Check one continuous parameter and return it ready to pass to the compiled function."""
+    if value is None and param.none is not None:
+        value = param.none
+    if isinstance(value, bool) or (
+        not isinstance(value, (int, float, np.ndarray, np.generic, jax.Array))
+    ):
+        raise TypeError(
+            f"`actfn.{name}` parameter `{param.name}` must be a real number or an array, "
+            f"got {type(value).__name__} {value!r}."
+        )
+    concrete = _concrete(value)
+    if concrete is not None and param.valid is not None and not np.all(param.valid(concrete)):
+        raise ValueError(
+            f"`actfn.{name}` parameter `{param.name}` must be {param.valid_text}, got {value!r}. "
+            f"Pass a value {param.valid_text}."
+        )
+    if isinstance(value, (int, float)):
+        return float(value)
+    value = jnp.asarray(value)
+    if jnp.issubdtype(value.dtype, jnp.complexfloating):
+        raise TypeError(
+            f"`actfn.{name}` parameter `{param.name}` must be real, got dtype {value.dtype}."
+        )
+    if not jnp.issubdtype(value.dtype, jnp.floating):
+        value = value.astype(jax.dtypes.canonicalize_dtype(float))
+    try:
+        broadcast = jnp.broadcast_shapes(value.shape, x_shape)
+    except ValueError:
+        broadcast = None
+    if broadcast != tuple(x_shape):
+        raise ValueError(
+            f"`actfn.{name}` parameter `{param.name}` has shape {value.shape}, which does not "
+            f"broadcast to the input's shape {tuple(x_shape)}. Pass a scalar or an array that "
+            "broadcasts to the input (per channel: shape (channels,) for channels-last input)."
+        )
+    return value
+
+
+def sum_to_shape(ct: jax.Array, shape: tuple) -> jax.Array:
+    """Sum a cotangent over the axes along which a parameter of `shape` was broadcast."""
+    lead = ct.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and ct.shape[lead + i] != 1
+    )
+    return jnp.sum(ct, axis=axes).reshape(shape) if axes else ct.reshape(shape)
+
+
+def _wire(name: str, forward: Callable, saves: str | None, backward: Callable) -> Callable:
+    """Build the jit-compiled custom_vjp function shared by every activation.
+
+    `forward(x, params, aux, **options)` computes y in the compute dtype.  `backward(saved,
+    params, aux, g, **options)` returns the input cotangent and the unreduced parameter
+    cotangents, where `saved` is x, y or None according to `saves`.  `aux` holds
+    non-differentiable arrays (a `where` mask, a PRNG key).
+    """
+
+    def run_forward(options, x, params, aux):
+        c = compute_dtype(x.dtype)
+        y = forward(x.astype(c), tuple(jnp.asarray(p).astype(c) for p in params), aux,
+                    **dict(options))
+        return y.astype(x.dtype)
+
+    def primal(options, x, params, aux):
+        return run_forward(options, x, params, aux)
+
+    def fwd(options, x, params, aux):
+        y = run_forward(options, x, params, aux)
+        # The backward rule keeps one array, in the input's dtype (see each definition).
+        saved = {"x": x, "y": y, None: None}[saves]
+        return y, (saved, params, aux)
+
+    def bwd(options, residuals, g):
+        saved, params, aux = residuals
+        c = compute_dtype(g.dtype)
+        if saved is not None:
+            saved = saved.astype(c)
+        dx, *dparams = backward(saved, tuple(jnp.asarray(p).astype(c) for p in params), aux,
+                                g.astype(c), **dict(options))
+        dparams = tuple(
+            sum_to_shape(jnp.broadcast_to(dp, g.shape), jnp.shape(p)).astype(jnp.result_type(p))
+            for dp, p in zip(dparams, params)
+        )
+        # dx already has x's shape (g * partial, or a whole vjp); its dtype is x's, as g's.
+        return dx.astype(g.dtype), dparams, None
+
+    primal.__name__ = name
+    fn = jax.custom_vjp(primal, nondiff_argnums=(0,))
+    fn.defvjp(fwd, bwd)
+
+    @functools.partial(jax.jit, static_argnames="options")
+    def compiled(x, params, aux, options):
+        return fn(options, x, params, aux)
+
+    compiled.__name__ = name
+    return compiled
+
+
+def _front(spec_kwargs: dict, compiled: Callable, check: Callable | None,
+           aliases: dict[str, str], aux_names: tuple[str, ...]) -> Callable:
+    """The public function: bind and check the arguments, then call the compiled function."""
+    name = spec_kwargs["name"]
+    params: tuple[Param, ...] = spec_kwargs.get("params", ())
+    options = spec_kwargs.get("options", ())
+    signature = inspect.Signature(
+        [inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
+           for p in params]
+        + [inspect.Parameter(o, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d)
+           for o, d in options]
+        + [inspect.Parameter(a, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+           for a in aux_names]
+    )
+
+    def activation(*args, **kwargs):
+        for old, new in aliases.items():
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(
+                        f"`actfn.{name}` got both `{old}` and `{new}`; `{old}` is the older "
+                        f"spelling of `{new}`. Pass only `{new}`."
+                    )
+                kwargs[new] = kwargs.pop(old)
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"`actfn.{name}`: {err}. Its signature is {name}{signature}.") from None
+        bound.apply_defaults()
+        arguments = bound.arguments
+        x = as_input(arguments["x"], name)
+        values = tuple(as_param(arguments[p.name], p, name, x.shape) for p in params)
+        opts = tuple((o, arguments[o]) for o, _ in options)
+        aux = tuple(arguments[a] for a in aux_names)
+        if check is not None:
+            # A definition's own checks (axis range, where-mask shape, ...) may normalise the
+            # options and auxiliary arrays.
+            opt_dict, aux_dict = check(name, x, dict(zip([p.name for p in params], values)),
+                                       dict(opts), dict(zip(aux_names, aux)))
+            opts = tuple(opt_dict.items())
+            aux = tuple(aux_dict[a] for a in aux_names)
+        return compiled(x, values, aux, opts)
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.__module__ = "actfn"
+    activation.__signature__ = signature
+    return activation
+
+
+def _doc(spec: Spec, summary: str, args: str) -> str:
+    kinks = "\n".join(f"    {k.text}" for k in spec.kinks) or "    none (differentiable everywhere)"
+    lo, hi = spec.output_range
+    notes = f"\n\n{spec.notes}" if spec.notes else ""
+    return (
+        f"{summary}\n\n"
+        f"    f(x)  = {spec.formula}\n"
+        f"    f'(x) = {spec.derivative}\n\n"
+        f"Output range: [{lo}, {hi}].  Kinks, and the derivative chosen there:\n{kinks}\n"
+        f"Backward rule keeps: {spec.saves or 'nothing'}.{notes}\n\n"
+        f"Use: {spec.use}.  Initializer: `jax.nn.initializers.{spec.initializer}`.\n\n"
+        f"Args:\n    x: input array (or number, or list of numbers).\n{args}\n"
+        "Returns:\n    An array of the input's shape and (floating) dtype.\n\n"
+        f"References:\n    {spec.paper}"
+    )
+
+
+def with_jvp(forward: Callable, partials: Callable, saves: str | None, aux: tuple,
+             options: dict) -> Callable:
+    """`forward(x, *params)` as a `jax.custom_jvp` whose tangent uses the hand-written partials.
+
+    The forward pass is what higher-order derivatives differentiate (grad of grad
+    differentiates the backward rule *and* the saved y), so its derivative is the hand-written
+    one too, not autodiff of its stable-but-roundabout formula.  This is also the forward-mode
+    twin that `actfn.forward_mode` exposes.
+    """
+
+    def primal(x, *params):
+        return forward(x, *params, *aux, **options)
+
+    smooth = jax.custom_jvp(primal)
+
+    @smooth.defjvp
+    def _(primals, tangents):
+        y = primal(*primals)
+        saved = {"x": primals[0], "y": y, None: None}[saves]
+        slopes = partials(saved, *primals[1:], *aux, **options)
+        tangent = functools.reduce(jnp.add, (d * t for d, t in zip(slopes, tangents)))
+        return y, jnp.broadcast_to(tangent, y.shape).astype(y.dtype)
+
+    return smooth
+
+
+def elementwise(
+    *,
+    forward: Callable,
+    partials: Callable,
+    summary: str,
+    args: str = "",
+    param_aliases: dict[str, str] | None = None,
+    check: Callable | None = None,
+    aux: tuple[str, ...] = (),
+    **spec_kwargs,
+) -> Callable:
+    """Define an elementwise activation from its forward pass and its partial derivatives.
+
+    `forward(x, *params, *aux, **options)` returns y; `partials(saved, *params, *aux, **options)`
+    returns the tuple (df/dx, df/dparam1, ...) evaluated elementwise, where `saved` is what
+    `spec_kwargs["saves"]` names.  The backward rule multiplies them by the cotangent.
+    """
+
+    def fwd(x, params, aux_values, **options):
+        return with_jvp(forward, partials, spec_kwargs.get("saves", "x"), aux_values, options)(
+            x, *params)
+
+    def backward(saved, params, aux_values, g, **options):
+        return tuple(g * d for d in partials(saved, *params, *aux_values, **options))
+
+    return _register(fwd, backward, summary, args, param_aliases, check, aux, spec_kwargs,
+                     elementwise=True)
+
+
+def along_axis(
+    *,
+    forward: Callable,
+    vjp: Callable,
+    summary: str,
+    args: str = "",
+    check: Callable | None = None,
+    aux: tuple[str, ...] = (),
+    **spec_kwargs,
+) -> Callable:
+    """Define an activation that mixes elements along `axis` (softmax, glu, ...).
+
+    `forward(x, *aux, axis=...)` returns y; `vjp(saved, g, *aux, axis=...)` returns the input
+    cotangent.  Such activations have no continuous parameters.
+    """
+
+    def fwd(x, params, aux_values, **options):
+        return forward(x, *aux_values, **options)
+
+    def backward(saved, params, aux_values, g, **options):
+        return (vjp(saved, g, *aux_values, **options),)
+
+    return _register(fwd, backward, summary, args, None, check, aux, spec_kwargs,
+                     elementwise=False)
+
+
+REGISTRY: dict[str, Spec] = {}
+ALIASES: dict[str, str] = {}
+
+
+def _register(fwd, backward, summary, args, param_aliases, check, aux, spec_kwargs, *,
+              elementwise: bool, registered: bool = True) -> Callable:
+    name = spec_kwargs["name"]
+    compiled = _wire(name, fwd, spec_kwargs.get("saves", "x"), backward)
+    function = _front(spec_kwargs, compiled, check, param_aliases or {}, aux)
+    spec = Spec(function=function, elementwise=elementwise, **spec_kwargs)
+    function.__doc__ = _doc(spec, summary, args)
+    function.spec = spec
+    if registered:
+        add(spec)
+    return function
+
+
+def add(spec: Spec) -> None:
+    """Put a spec and its aliases in the registry (names must be new)."""
+    for key in (spec.name, *spec.aliases):
+        if key in REGISTRY or key in ALIASES:
+            raise ValueError(f"The activation name `{key}` is already registered.")
+    REGISTRY[spec.name] = spec
+    for alias in spec.aliases:
+        ALIASES[alias] = spec.name
+
+
+def check_axis(name: str, x: jax.Array, axis) -> tuple[int, ...]:
+    """Normalise `axis` (an int or a tuple of ints) or raise a `ValueError` naming the range."""
+    axes = axis if isinstance(axis, Sequence) else (axis,)
+    out = []
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"`actfn.{name}` `axis` must be an int or a tuple of ints, got {axis!r}.")
+        if not -x.ndim <= a < x.ndim:
+            raise ValueError(
+                f"`actfn.{name}` `axis={a}` is out of range for an input of rank {x.ndim}. "
+                f"Pass an axis in [{-x.ndim}, {x.ndim - 1}]."
+            )
+        out.append(int(a) % x.ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"`actfn.{name}` `axis={axis!r}` repeats an axis. Name each axis once.")
+    return tuple(out)

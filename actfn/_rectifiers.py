@@ -1,0 +1,455 @@
+"""Rectifiers: piecewise-linear and exponential-linear units (the relu family)."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from actfn._core import Kink, Param, elementwise
+
+HE = "he_normal"
+_POSITIVE = {"valid": lambda v: v > 0, "valid_text": "> 0"}
+_NON_NEGATIVE = {"valid": lambda v: v >= 0, "valid_text": ">= 0"}
+
+
+def min_magnitude(a, b):
+    """The kink rule: of two one-sided derivatives, the one of smaller magnitude."""
+    return jnp.where(jnp.abs(a) <= jnp.abs(b), a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+def _relu_forward(x, negative_slope, max_value, threshold):
+    below = negative_slope * (x - threshold)
+    # `x > t` first and `x < t` second keeps NaN: both comparisons are false, and x - t is NaN.
+    return jnp.where(x > threshold, jnp.minimum(x, max_value),
+                     jnp.where(x == threshold, 0.0, below))
+
+
+def _relu_partials(x, negative_slope, max_value, threshold):
+    # Keeps x: the parameter derivatives need it (x - threshold), a mask would not do.
+    above, below = x > threshold, x < threshold
+    right = jnp.where(threshold < max_value, 1.0, 0.0)
+    dx = jnp.where(above, jnp.where(x < max_value, 1.0, 0.0),
+                   jnp.where(below, negative_slope, min_magnitude(negative_slope, right)))
+    d_slope = jnp.where(below, x - threshold, 0.0)
+    d_max = jnp.where(above & (x > max_value), 1.0, 0.0)
+    d_threshold = jnp.where(below, -negative_slope, 0.0)
+    return dx, d_slope, d_max, d_threshold
+
+
+def _relu_reference(x, negative_slope, max_value, threshold):
+    return jnp.where(x > threshold, jnp.minimum(x, max_value),
+                     jnp.where(x < threshold, negative_slope * (x - threshold), 0.0))
+
+
+relu = elementwise(
+    name="relu",
+    summary="Rectified linear unit, with Keras' leaky slope, cap and threshold.",
+    formula="min(x, max_value) for x > threshold; 0 at x = threshold; "
+    "negative_slope * (x - threshold) below",
+    derivative="1 for threshold < x < max_value; 0 above max_value; negative_slope below "
+    "threshold",
+    output_range=(-math.inf, math.inf),
+    forward=_relu_forward,
+    partials=_relu_partials,
+    reference=_relu_reference,
+    saves="x",
+    params=(Param("negative_slope", 0.0), Param("max_value", None, none=math.inf, **_NON_NEGATIVE),
+            Param("threshold", 0.0)),
+    param_aliases={"alpha": "negative_slope"},
+    kinks=(
+        Kink(lambda p: p["threshold"],
+             lambda p: (p["negative_slope"] if abs(p["negative_slope"]) <= 1 else 1.0)
+             if p["threshold"] < p["max_value"] else 0.0,
+             "x = threshold: f' = negative_slope if |negative_slope| <= 1 else 1 "
+             "(0 by default)"),
+        Kink(lambda p: p["max_value"], lambda p: 0.0, "x = max_value (when given): f' = 0"),
+    ),
+    trusted=(-1e3, 1e3),
+    use="hidden layers (the default choice of deep nets)",
+    initializer=HE,
+    paper='Nair and Hinton, 2010, "Rectified Linear Units Improve Restricted Boltzmann '
+    'Machines", https://www.cs.toronto.edu/~hinton/absps/reluICML.pdf',
+    jax_nn="relu",
+    example=(("negative_slope", 0.1), ("max_value", 6.0), ("threshold", 0.5)),
+    notes="With threshold != 0 the function jumps from 0 to threshold at x = threshold (Keras' "
+    "semantics). `alpha=` is accepted as the older Keras spelling of `negative_slope`.",
+    args="    negative_slope: slope below the threshold (Keras 2 called it `alpha`).\n"
+    "    max_value: the cap, >= 0; None for no cap.\n"
+    "    threshold: where the function switches on.\n",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+def _leaky_forward(x, negative_slope):
+    return jnp.where(x >= 0, x, negative_slope * x)
+
+
+def _leaky_partials(x, negative_slope):
+    # Keeps x: the slope's derivative is x itself on the negative side.
+    dx = jnp.where(x > 0, 1.0, jnp.where(x < 0, negative_slope, min_magnitude(negative_slope, 1.0)))
+    return dx, jnp.where(x < 0, x, 0.0)
+
+
+
+def _leaky_kink(slope: str) -> Kink:
+    return Kink(lambda p: 0.0, lambda p: min(p[slope], 1.0, key=abs),
+                f"x = 0: f' = {slope} if |{slope}| <= 1 else 1")
+
+leaky_relu = elementwise(
+    name="leaky_relu",
+    summary="Leaky rectified linear unit.",
+    formula="x for x >= 0; negative_slope * x below",
+    derivative="1 for x > 0; negative_slope for x < 0",
+    output_range=(-math.inf, math.inf),
+    forward=_leaky_forward,
+    partials=_leaky_partials,
+    reference=lambda x, s: jnp.where(x >= 0, x, s * x),
+    saves="x",
+    params=(Param("negative_slope", 0.01),),
+    param_aliases={"alpha": "negative_slope"},
+    aliases=("leakyrelu",),
+    kinks=(_leaky_kink("negative_slope"),),
+    trusted=(-1e3, 1e3),
+    use="hidden layers, where dead relu units are a problem (GANs)",
+    initializer=HE,
+    paper='Maas et al., 2013, "Rectifier Nonlinearities Improve Neural Network Acoustic '
+    'Models", https://ai.stanford.edu/~amaas/papers/relu_hybrid_icml2013_final.pdf',
+    jax_nn="leaky_relu",
+    example=(("negative_slope", 0.2),),
+    notes="The default slope is 0.01, as in jax.nn and PyTorch; Keras 3 uses 0.2 and Keras 2 "
+    "used 0.3: pass `negative_slope=` for those.",
+    args="    negative_slope: slope for x < 0 (a number or a learnable array).\n",
+)
+
+prelu = elementwise(
+    name="prelu",
+    summary="Parametric rectified linear unit: a leaky relu whose slope is learned.",
+    formula="x for x >= 0; alpha * x below",
+    derivative="1 for x > 0; alpha for x < 0; df/dalpha = x for x < 0, else 0",
+    output_range=(-math.inf, math.inf),
+    forward=_leaky_forward,
+    partials=_leaky_partials,
+    reference=lambda x, a: jnp.where(x >= 0, x, a * x),
+    saves="x",
+    params=(Param("alpha"),),
+    kinks=(_leaky_kink("alpha"),),
+    trusted=(-1e3, 1e3),
+    use="hidden layers of convolutional nets (per-channel slope)",
+    initializer=HE,
+    paper='He et al., 2015, "Delving Deep into Rectifiers: Surpassing Human-Level Performance '
+    'on ImageNet Classification", https://arxiv.org/abs/1502.01852',
+    example=(("alpha", 0.25),),
+    notes="`alpha` broadcasts to x: a scalar, one slope per channel (shape (C,) for "
+    "channels-last input) or one per element; its gradient is summed to its own shape. "
+    "The paper initialises alpha at 0.25.",
+    args="    alpha: the learnable slope, an array broadcastable to x.\n",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+def _rrelu_check(name, x, params, options, aux):
+    lower, upper = params["lower"], params["upper"]
+    if isinstance(lower, float) and isinstance(upper, float) and lower > upper:
+        raise ValueError(
+            f"`actfn.{name}` needs `lower <= upper`, got lower={lower} and upper={upper}. "
+            "Swap them or make them equal."
+        )
+    return options, aux
+
+
+def _rrelu_slope(x, lower, upper, key):
+    """The slopes and where they lie in [lower, upper]: the mean (lower + upper) / 2 without
+    a key (as PyTorch outside training), a uniform draw regenerated from the key with one."""
+    if key is None:
+        return 0.5 * (lower + upper), 0.5
+    u = jax.random.uniform(key, x.shape, dtype=x.dtype)
+    return lower + u * (upper - lower), u
+
+
+def _rrelu_forward(x, lower, upper, key):
+    slope, _ = _rrelu_slope(x, lower, upper, key)
+    return jnp.where(x >= 0, x, slope * x)
+
+
+def _rrelu_partials(x, lower, upper, key):
+    # Keeps x and the key (a few bytes): the random slopes are regenerated, not stored.
+    slope, u = _rrelu_slope(x, lower, upper, key)
+    dx = jnp.where(x > 0, 1.0, jnp.where(x < 0, slope, min_magnitude(slope, 1.0)))
+    neg = jnp.where(x < 0, x, 0.0)
+    return dx, neg * (1.0 - u), neg * u
+
+
+rrelu = elementwise(
+    name="rrelu",
+    summary="Randomised leaky relu: a random slope in [lower, upper] per element.",
+    formula="x for x >= 0; a * x below, a = (lower + upper) / 2, or a ~ U(lower, upper) with a key",
+    derivative="1 for x > 0; a for x < 0",
+    output_range=(-math.inf, math.inf),
+    forward=_rrelu_forward,
+    partials=_rrelu_partials,
+    reference=lambda x, lo, up, key=None: jnp.where(x >= 0, x, 0.5 * (lo + up) * x),
+    saves="x",
+    aux=("key",),
+    check=_rrelu_check,
+    params=(Param("lower", 1.0 / 8.0), Param("upper", 1.0 / 3.0)),
+    kinks=(Kink(lambda p: 0.0, lambda p: 0.5 * (p["lower"] + p["upper"]),
+                "x = 0: f' = a (the slope; |a| <= 1)"),),
+    trusted=(-1e3, 1e3),
+    use="hidden layers, as a regulariser during training (pass a fresh key each step)",
+    initializer=HE,
+    paper='Xu et al., 2015, "Empirical Evaluation of Rectified Activations in Convolutional '
+    'Network", https://arxiv.org/abs/1505.00853',
+    example=(("lower", 0.1), ("upper", 0.3)),
+    notes="Without `key` the slope is the mean (lower + upper) / 2, as PyTorch's "
+    "`rrelu(training=False)`; with a PRNG key each element draws its own slope, and the "
+    "backward rule regenerates the draw from the key instead of storing it.",
+    args="    lower, upper: the slope range, lower <= upper.\n"
+    "    key: a `jax.random` key for random slopes, or None for the mean slope.\n",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+relu6 = elementwise(
+    name="relu6",
+    summary="Rectified linear unit capped at 6.",
+    formula="min(max(x, 0), 6)",
+    derivative="1 for 0 < x < 6, else 0",
+    output_range=(0.0, 6.0),
+    forward=lambda x: jnp.minimum(jnp.maximum(x, 0.0), 6.0),
+    # Keeps y: 0 < y < 6 is exactly where the slope is 1 (and y = 0 or 6 at the kinks).
+    partials=lambda y: (jnp.where((y > 0) & (y < 6), 1.0, 0.0),),
+    reference=lambda x: jnp.clip(x, 0.0, 6.0),
+    saves="y",
+    kinks=(Kink(lambda p: 0.0, lambda p: 0.0, "x = 0: f' = 0"),
+           Kink(lambda p: 6.0, lambda p: 0.0, "x = 6: f' = 0")),
+    trusted=(-1e3, 1e3),
+    use="hidden layers of mobile nets (bounded for low-precision inference)",
+    initializer=HE,
+    paper='Krizhevsky, 2010, "Convolutional Deep Belief Networks on CIFAR-10", '
+    "https://www.cs.toronto.edu/~kriz/conv-cifar10-aug2010.pdf",
+    jax_nn="relu6",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+def _elu_partials(y, alpha):
+    # Keeps y: for x <= 0, f'(x) = alpha * exp(x) = y + alpha, and df/dalpha = y / alpha.
+    dx = jnp.where(y > 0, 1.0, jnp.where(y < 0, y + alpha, jnp.minimum(alpha, 1.0)))
+    return dx, jnp.where(y < 0, y / alpha, 0.0)
+
+
+elu = elementwise(
+    name="elu",
+    summary="Exponential linear unit.",
+    formula="x for x > 0; alpha * (exp(x) - 1) for x <= 0",
+    derivative="1 for x > 0; alpha * exp(x) = f(x) + alpha for x < 0",
+    output_range=(-math.inf, math.inf),
+    # expm1 keeps the relative accuracy of alpha * (exp(x) - 1) near 0; min(x, 0) keeps exp from
+    # overflowing on the branch that is not taken.
+    forward=lambda x, alpha: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0))),
+    partials=_elu_partials,
+    reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x) - 1.0)),
+    saves="y",
+    params=(Param("alpha", 1.0, **_POSITIVE),),
+    kinks=(Kink(lambda p: 0.0, lambda p: min(p["alpha"], 1.0),
+                "x = 0: f' = min(alpha, 1) (a kink only when alpha != 1)"),),
+    trusted=(-1e3, 700.0),
+    use="hidden layers (smooth negative saturation, mean activations near 0)",
+    initializer=HE,
+    paper='Clevert et al., 2015, "Fast and Accurate Deep Network Learning by Exponential Linear '
+    'Units (ELUs)", https://arxiv.org/abs/1511.07289',
+    jax_nn="elu",
+    example=(("alpha", 0.5),),
+    args="    alpha: the negative saturation value, > 0.\n",
+)
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+selu = elementwise(
+    name="selu",
+    summary="Scaled exponential linear unit (self-normalising).",
+    formula="scale * x for x > 0; scale * alpha * (exp(x) - 1) for x <= 0, "
+    f"alpha = {SELU_ALPHA!r}, scale = {SELU_SCALE!r}",
+    derivative="scale for x > 0; scale * alpha * exp(x) = f(x) + scale * alpha for x < 0",
+    output_range=(-SELU_SCALE * SELU_ALPHA, math.inf),
+    forward=lambda x: SELU_SCALE * jnp.where(x > 0, x, SELU_ALPHA * jnp.expm1(jnp.minimum(x, 0.0))),
+    # Keeps y: f'(x) = y + scale * alpha below 0.
+    partials=lambda y: (jnp.where(y > 0, SELU_SCALE,
+                                  jnp.where(y < 0, y + SELU_SCALE * SELU_ALPHA, SELU_SCALE)),),
+    reference=lambda x: SELU_SCALE * jnp.where(x > 0, x, SELU_ALPHA * (jnp.exp(x) - 1.0)),
+    saves="y",
+    kinks=(Kink(lambda p: 0.0, lambda p: SELU_SCALE, "x = 0: f' = scale (right side)"),),
+    trusted=(-1e3, 700.0),
+    use="hidden layers of self-normalising plain MLPs (with lecun_normal and alpha dropout)",
+    initializer="lecun_normal",
+    paper='Klambauer et al., 2017, "Self-Normalizing Neural Networks", '
+    "https://arxiv.org/abs/1706.02515",
+    jax_nn="selu",
+)
+
+
+# -(n - 1) / n! for n = 2..21: the Taylor coefficients of exp(L) (1 - L) - 1.
+_CELU_SERIES = tuple(-(n - 1) / math.factorial(n) for n in range(2, 22))
+
+
+def _celu_partials(y, alpha):
+    # Keeps y: with u = y / alpha, exp(x / alpha) = 1 + u and L = x / alpha = log(1 + u), so
+    # f' = 1 + u and df/dalpha = u - (1 + u) L = exp(L) (1 - L) - 1.  That difference cancels
+    # to -L^2 / 2 near 0, so there it is summed as a series; xlogy gives 0 (not NaN) as u -> -1.
+    u = y / alpha
+    dx = jnp.where(y > 0, 1.0, 1.0 + u)
+    log1p_u = jnp.log1p(u)
+    small = jnp.abs(log1p_u) < 1.0
+    ls = jnp.where(small, log1p_u, 0.0)
+    series = jnp.zeros_like(ls)
+    for c in reversed(_CELU_SERIES):
+        series = series * ls + c
+    direct = u - jax.scipy.special.xlogy(1.0 + u, 1.0 + u)
+    d_alpha = jnp.where(small, series * ls * ls, direct)
+    return dx, jnp.where(y < 0, d_alpha, 0.0)
+
+
+celu = elementwise(
+    name="celu",
+    summary="Continuously differentiable exponential linear unit.",
+    formula="x for x > 0; alpha * (exp(x / alpha) - 1) for x <= 0",
+    derivative="1 for x > 0; exp(x / alpha) for x <= 0",
+    output_range=(-math.inf, math.inf),
+    forward=lambda x, alpha: jnp.where(x > 0, x,
+                                       alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha)),
+    partials=_celu_partials,
+    reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x / alpha) - 1.0)),
+    saves="y",
+    params=(Param("alpha", 1.0, **_POSITIVE),),
+    trusted=(-1e3, 300.0),
+    use="hidden layers (elu whose derivative is continuous for every alpha)",
+    initializer=HE,
+    paper='Barron, 2017, "Continuously Differentiable Exponential Linear Units", '
+    "https://arxiv.org/abs/1704.07483",
+    jax_nn="celu",
+    example=(("alpha", 0.5),),
+    args="    alpha: the negative saturation value, > 0.\n",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+threshold = elementwise(
+    name="threshold",
+    summary="Thresholding: keep x above a threshold, replace it by a value elsewhere.",
+    formula="x for x > threshold; value otherwise",
+    derivative="1 for x > threshold, 0 below; df/dvalue = 1 for x < threshold",
+    output_range=(-math.inf, math.inf),
+    # `x <= t` rather than `x > t` first, so that NaN goes to x and stays NaN.
+    forward=lambda x, t, value: jnp.where(x <= t, value, x),
+    # Keeps x: y cannot tell x = value (above the threshold) from the replaced entries.
+    # The jump's location has derivative 0 everywhere else, so df/dthreshold = 0.
+    partials=lambda x, t, value: (jnp.where(x > t, 1.0, 0.0), jnp.zeros_like(x),
+                                  jnp.where(x < t, 1.0, 0.0)),
+    reference=lambda x, t, value: jnp.where(x > t, x, value),
+    saves="x",
+    params=(Param("threshold"), Param("value")),
+    param_aliases={"default_value": "value"},
+    kinks=(Kink(lambda p: p["threshold"], lambda p: 0.0,
+                "x = threshold (a jump unless value = threshold): f' = 0"),),
+    trusted=(-1e3, 1e3),
+    use="hidden layers in older nets; masking small activations",
+    initializer=HE,
+    paper="PyTorch, torch.nn.Threshold, https://pytorch.org/docs/stable/generated/"
+    "torch.nn.Threshold.html",
+    example=(("threshold", 0.5), ("value", -1.0)),
+    notes="Keras 3 calls `value` `default_value`; both are accepted.",
+    args="    threshold: where the function switches.\n    value: what replaces x at and "
+    "below the threshold.\n",
+)
+
+hard_shrink = elementwise(
+    name="hard_shrink",
+    summary="Hard shrinkage: zero out entries of magnitude at most lambd.",
+    formula="x for |x| > lambd; 0 otherwise",
+    derivative="1 for |x| > lambd; 0 otherwise (df/dlambd = 0 away from the jumps)",
+    output_range=(-math.inf, math.inf),
+    forward=lambda x, lambd: jnp.where(jnp.abs(x) <= lambd, 0.0, x),
+    # Keeps y: y != 0 exactly where |x| > lambd (with lambd >= 0).
+    partials=lambda y, lambd: (jnp.where(y != 0, 1.0, 0.0), jnp.zeros_like(y)),
+    reference=lambda x, lambd: jnp.where(jnp.abs(x) > lambd, x, 0.0),
+    saves="y",
+    params=(Param("lambd", 0.5, **_NON_NEGATIVE),),
+    aliases=("hardshrink",),
+    kinks=(Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd (a jump): f' = 0"),
+           Kink(lambda p: p["lambd"], lambda p: 0.0, "x = lambd (a jump): f' = 0")),
+    trusted=(-1e3, 1e3),
+    use="sparse coding and denoising layers",
+    initializer=HE,
+    paper='Donoho and Johnstone, 1994, "Ideal spatial adaptation by wavelet shrinkage", '
+    "https://doi.org/10.1093/biomet/81.3.425",
+    example=(("lambd", 0.25),),
+    args="    lambd: the threshold, >= 0.\n",
+)
+
+soft_shrink = elementwise(
+    name="soft_shrink",
+    summary="Soft shrinkage (soft thresholding) towards zero by lambd.",
+    formula="x - lambd for x > lambd; x + lambd for x < -lambd; 0 otherwise",
+    derivative="1 for |x| > lambd, else 0; df/dlambd = -sign(x) for |x| > lambd",
+    output_range=(-math.inf, math.inf),
+    # x - clip(x) is exact on both sides and keeps NaN.
+    forward=lambda x, lambd: x - jnp.clip(x, -lambd, lambd),
+    # Keeps y: y's sign tells the branch, and y = 0 exactly in the dead zone and at the kinks.
+    partials=lambda y, lambd: (jnp.where(y != 0, 1.0, 0.0), -jnp.sign(y)),
+    reference=lambda x, lambd: jnp.where(x > lambd, x - lambd,
+                                         jnp.where(x < -lambd, x + lambd, 0.0)),
+    saves="y",
+    params=(Param("lambd", 0.5, **_NON_NEGATIVE),),
+    aliases=("softshrink",),
+    kinks=(Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd: f' = 0"),
+           Kink(lambda p: p["lambd"], lambda p: 0.0, "x = lambd: f' = 0")),
+    trusted=(-1e3, 1e3),
+    use="sparse coding (ISTA), denoising, L1 proximal steps",
+    initializer=HE,
+    paper='Donoho, 1995, "De-noising by soft-thresholding", https://doi.org/10.1109/18.382009',
+    example=(("lambd", 0.25),),
+    args="    lambd: the threshold, >= 0.\n",
+)
+
+
+def _hard_tanh_check(name, x, params, options, aux):
+    lo, hi = params["min_val"], params["max_val"]
+    if isinstance(lo, float) and isinstance(hi, float) and lo > hi:
+        raise ValueError(
+            f"`actfn.{name}` needs `min_val <= max_val`, got min_val={lo} and max_val={hi}. "
+            "Swap them."
+        )
+    return options, aux
+
+
+hard_tanh = elementwise(
+    name="hard_tanh",
+    summary="Hard tanh: x clipped to [min_val, max_val].",
+    formula="min(max(x, min_val), max_val)",
+    derivative="1 for min_val < x < max_val, else 0; df/dmin_val = 1 below, df/dmax_val = 1 above",
+    output_range=(-1.0, 1.0),
+    forward=lambda x, lo, hi: jnp.minimum(jnp.maximum(x, lo), hi),
+    # Keeps x: y = min_val cannot tell the kink (derivative 0) from the clipped side.
+    partials=lambda x, lo, hi: (jnp.where((x > lo) & (x < hi), 1.0, 0.0),
+                                jnp.where(x < lo, 1.0, 0.0), jnp.where(x > hi, 1.0, 0.0)),
+    reference=lambda x, lo, hi: jnp.clip(x, lo, hi),
+    saves="x",
+    check=_hard_tanh_check,
+    params=(Param("min_val", -1.0), Param("max_val", 1.0)),
+    aliases=("hardtanh",),
+    kinks=(Kink(lambda p: p["min_val"], lambda p: 0.0, "x = min_val: f' = 0"),
+           Kink(lambda p: p["max_val"], lambda p: 0.0, "x = max_val: f' = 0")),
+    trusted=(-1e3, 1e3),
+    use="hidden layers of quantised or low-power nets; a cheap tanh",
+    initializer="glorot_uniform",
+    paper='Collobert, 2004, "Large Scale Machine Learning" (PhD thesis), '
+    "https://ronan.collobert.com/pub/matos/2004_phdthesis_lip6.pdf",
+    jax_nn="hard_tanh",
+    example=(("min_val", -2.0), ("max_val", 0.5)),
+    notes="The output range above is for the default parameters: [min_val, max_val].",
+    args="    min_val, max_val: the clipping range, min_val <= max_val.\n",
+)

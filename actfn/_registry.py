@@ -1,0 +1,145 @@
+"""The registry: look activations up by name, alias or config, and save them as configs."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from actfn._core import ALIASES, REGISTRY, Spec, add
+
+
+def names() -> list[str]:
+    """Every canonical activation name, in registration order."""
+    return list(REGISTRY)
+
+
+def _canonical(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    if key in REGISTRY:
+        return key
+    if key in ALIASES:
+        return ALIASES[key]
+    known = [*REGISTRY, *ALIASES]
+    close = difflib.get_close_matches(key, known, n=5, cutoff=0.5)
+    hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
+    raise ValueError(
+        f"`actfn` has no activation named `{name}`.{hint} `actfn.names()` lists them all."
+    )
+
+
+def spec(name: str) -> Spec:
+    """The facts about an activation (formula, range, kinks, use, initializer, paper)."""
+    return REGISTRY[_canonical(name)]
+
+
+def _param_value(value):
+    # JSON gives lists for array parameters (a per-channel prelu slope).
+    return np.asarray(value, dtype=np.float32) if isinstance(value, list) else value
+
+
+def get(identifier: str | Mapping | Callable | None) -> Callable:
+    """An activation from a name or alias, a config dict, a callable, or None (identity).
+
+    `get("relu")`, `get({"name": "elu", "alpha": 0.5})` (a `functools.partial` with the
+    parameters bound), `get(fn)` returns `fn`, `get(None)` returns `identity`.
+    """
+    if identifier is None:
+        return REGISTRY["identity"].function
+    if isinstance(identifier, str):
+        return spec(identifier).function
+    if isinstance(identifier, Mapping):
+        config = dict(identifier)
+        if "name" not in config:
+            raise ValueError(
+                f"`actfn.get` got the config {identifier!r} without a `name` key. "
+                'Pass a dict like {"name": "elu", "alpha": 0.5}.'
+            )
+        found = spec(config.pop("name"))
+        allowed = {p.name for p in found.params} | {o for o, _ in found.options}
+        unknown = sorted(set(config) - allowed)
+        if unknown:
+            raise ValueError(
+                f"`actfn.{found.name}` has no parameter {', '.join(f'`{u}`' for u in unknown)}. "
+                f"Its parameters are: {', '.join(sorted(allowed)) or 'none'}."
+            )
+        if not config:
+            return found.function
+        return functools.partial(found.function, **{k: _param_value(v) for k, v in config.items()})
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        f"`actfn.get` cannot make an activation from a {type(identifier).__name__}. "
+        "Pass a name, a config dict, a callable or None."
+    )
+
+
+def _json_value(name: str, key: str, value: Any):
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (np.ndarray, np.generic, jax.Array)):
+        array = np.asarray(value)
+        return array.item() if array.ndim == 0 else array.tolist()
+    raise TypeError(
+        f"`actfn.serialize` cannot save `{key}={value!r}` of `{name}` as JSON. "
+        "Bind numbers or arrays only."
+    )
+
+
+def _registered_name(fn: Callable) -> str | None:
+    for entry in REGISTRY.values():
+        if entry.function is fn:
+            return entry.name
+    return None
+
+
+def serialize(fn: Callable) -> dict:
+    """A JSON-able config for a registered activation, parameters bound by `get` included."""
+    keywords: dict = {}
+    target = fn
+    if isinstance(fn, functools.partial):
+        if fn.args:
+            raise ValueError(
+                "`actfn.serialize` needs parameters bound by keyword, got positional "
+                f"arguments {fn.args!r}. Use `functools.partial(fn, alpha=...)`."
+            )
+        target, keywords = fn.func, dict(fn.keywords)
+    name = _registered_name(target)
+    if name is None:
+        raise ValueError(
+            f"`actfn.serialize` does not know the function {fn!r}. Register it first with "
+            "`actfn.register(fn, name)`."
+        )
+    return {"name": name, **{k: _json_value(name, k, v) for k, v in keywords.items()}}
+
+
+def deserialize(config: Mapping | str) -> Callable:
+    """The activation a config from `serialize` describes (the inverse of `serialize`)."""
+    if not isinstance(config, (Mapping, str)):
+        raise TypeError(
+            f"`actfn.deserialize` takes a dict from `actfn.serialize` or a name, got "
+            f"{type(config).__name__}."
+        )
+    return get(config)
+
+
+def register(fn: Callable, name: str, **facts) -> Callable:
+    """Make `fn` (for example an `actfn.define` result) available to `get` and `serialize`."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"`actfn.register` needs a name that is an identifier, got {name!r}.")
+    existing = getattr(fn, "spec", None)
+    if isinstance(existing, Spec):
+        entry = Spec(**{**existing.__dict__, "name": name, "aliases": (), **facts})
+    else:
+        entry = Spec(name=name, function=fn, formula=facts.pop("formula", "user-defined"),
+                     derivative=facts.pop("derivative", "user-defined"),
+                     output_range=facts.pop("output_range", (float("-inf"), float("inf"))),
+                     use=facts.pop("use", "user-defined"),
+                     initializer=facts.pop("initializer", "glorot_uniform"),
+                     paper=facts.pop("paper", "user-defined"), **facts)
+    add(entry)
+    return fn

@@ -1,0 +1,586 @@
+"""Smooth units: sigmoid-like squashing functions, softplus-like rectifiers and smooth gates."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import erfc, xlogy
+
+from actfn._core import Kink, Param, elementwise
+
+HE = "he_normal"
+GLOROT = "glorot_uniform"
+_POSITIVE = {"valid": lambda v: v > 0, "valid_text": "> 0"}
+_NON_NEGATIVE = {"valid": lambda v: v >= 0, "valid_text": ">= 0"}
+_SQRT_2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_GELU_C = math.sqrt(2.0 / math.pi)
+_TANH_GELU_K = 0.044715
+
+
+def sigmoid_pair(z):
+    """sigmoid(z) and sigmoid(-z) = 1 - sigmoid(z), each accurate in its own tail."""
+    return jax.nn.sigmoid(z), jax.nn.sigmoid(-z)
+
+
+# ---------------------------------------------------------------------------------------------
+sigmoid = elementwise(
+    name="sigmoid",
+    summary="Logistic sigmoid.",
+    formula="1 / (1 + exp(-x))",
+    derivative="f(x) * (1 - f(x))",
+    output_range=(0.0, 1.0),
+    forward=jax.nn.sigmoid,
+    # Keeps y: f' = y (1 - y).  Derivatives from y are limited in the right tail, where y
+    # rounds to 1 (x > 17 in float32).
+    partials=lambda y: (y * (1.0 - y),),
+    reference=lambda x: 1.0 / (1.0 + jnp.exp(-x)),
+    saves="y",
+    trusted=(-100.0, 100.0),
+    use="output layer of binary and multi-label classification (with binary cross-entropy); "
+    "gates of LSTM/GRU",
+    initializer=GLOROT,
+    paper='LeCun et al., 1998, "Efficient BackProp", https://doi.org/10.1007/3-540-49430-8_2',
+    jax_nn="sigmoid",
+)
+
+tanh = elementwise(
+    name="tanh",
+    summary="Hyperbolic tangent.",
+    formula="(exp(x) - exp(-x)) / (exp(x) + exp(-x))",
+    derivative="1 - f(x)^2",
+    output_range=(-1.0, 1.0),
+    forward=jnp.tanh,
+    # Keeps y: f' = (1 - y)(1 + y), the factored form keeps its accuracy as |y| -> 1.
+    partials=lambda y: ((1.0 - y) * (1.0 + y),),
+    reference=lambda x: (jnp.exp(x) - jnp.exp(-x)) / (jnp.exp(x) + jnp.exp(-x)),
+    saves="y",
+    trusted=(-100.0, 100.0),
+    use="hidden layers of recurrent nets; outputs in [-1, 1]",
+    initializer=GLOROT,
+    paper='LeCun et al., 1998, "Efficient BackProp", https://doi.org/10.1007/3-540-49430-8_2',
+    jax_nn="tanh",
+)
+
+
+def _softplus_partials(y, beta):
+    # Keeps y: with s = sigmoid(beta x) = 1 - exp(-beta y) and beta x = beta y + log(s),
+    # f' = s and df/dbeta = (s log(s) / beta - y (1 - s)) / beta; xlogy gives 0 as s -> 0.
+    s = -jnp.expm1(-beta * y)
+    return s, (xlogy(s, s) / beta - y * (1.0 - s)) / beta
+
+
+softplus = elementwise(
+    name="softplus",
+    summary="Softplus, a smooth relu, with PyTorch's sharpness `beta`.",
+    formula="log(1 + exp(beta * x)) / beta",
+    derivative="sigmoid(beta * x) = 1 - exp(-beta * f(x))",
+    output_range=(0.0, math.inf),
+    # logaddexp(z, 0) = max(z, 0) + log1p(exp(-|z|)) never overflows.
+    forward=lambda x, beta: jnp.logaddexp(beta * x, 0.0) / beta,
+    partials=_softplus_partials,
+    reference=lambda x, beta: jnp.log1p(jnp.exp(beta * x)) / beta,
+    saves="y",
+    params=(Param("beta", 1.0, **_POSITIVE),),
+    trusted=(-300.0, 150.0),
+    use="hidden layers; outputs that must be positive (scales, rates, variances)",
+    initializer=HE,
+    paper='Dugas et al., 2000, "Incorporating Second-Order Functional Knowledge for Better '
+    'Option Pricing", https://proceedings.neurips.cc/paper/2000/hash/'
+    "44968aece94f667e4095002d140b5896-Abstract.html",
+    jax_nn="softplus",
+    example=(("beta", 2.0),),
+    notes="PyTorch's `threshold` switch (return x when beta * x > 20) is not copied: it makes "
+    "the function discontinuous, and the stable formula needs no switch.",
+    args="    beta: the sharpness, > 0.\n",
+)
+
+soft_sign = elementwise(
+    name="soft_sign",
+    summary="Softsign: x / (1 + |x|).",
+    formula="x / (1 + |x|)",
+    derivative="1 / (1 + |x|)^2 = (1 - |f(x)|)^2",
+    output_range=(-1.0, 1.0),
+    # At +-inf the quotient is inf/inf; the limit is the sign.
+    forward=lambda x: jnp.where(jnp.isinf(x), jnp.sign(x), x / (1.0 + jnp.abs(x))),
+    # Keeps y: f' = (1 - |y|)^2.
+    partials=lambda y: (jnp.square(1.0 - jnp.abs(y)),),
+    reference=lambda x: x / (1.0 + jnp.abs(x)),
+    saves="y",
+    aliases=("softsign",),
+    trusted=(-1e3, 1e3),
+    use="hidden layers; a tanh with polynomial tails",
+    initializer=GLOROT,
+    paper='Glorot and Bengio, 2010, "Understanding the difficulty of training deep feedforward '
+    'neural networks", https://proceedings.mlr.press/v9/glorot10a.html',
+    jax_nn="soft_sign",
+)
+
+exponential = elementwise(
+    name="exponential",
+    summary="Exponential.",
+    formula="exp(x)",
+    derivative="exp(x) = f(x)",
+    output_range=(0.0, math.inf),
+    forward=jnp.exp,
+    # Keeps y: f' = y.
+    partials=lambda y: (y,),
+    reference=jnp.exp,
+    saves="y",
+    trusted=(-700.0, 700.0),
+    use="output layer for positive targets (Poisson rates, scales)",
+    initializer=GLOROT,
+    paper="Keras, keras.activations.exponential, https://keras.io/api/layers/activations/",
+)
+
+identity = elementwise(
+    name="identity",
+    summary="Identity (linear activation): returns x.",
+    formula="x",
+    derivative="1",
+    output_range=(-math.inf, math.inf),
+    forward=lambda x: x,
+    # Keeps nothing: f' = 1.
+    partials=lambda saved: (1.0,),
+    reference=lambda x: x,
+    saves=None,
+    aliases=("linear",),
+    trusted=(-1e3, 1e3),
+    use="output layer of regression",
+    initializer=GLOROT,
+    paper="none (textbook)",
+    jax_nn="identity",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+def _hard_sigmoid_z(x, slope, offset):
+    # slope * (x + offset / slope) puts the lower kink exactly at the rounded -offset / slope.
+    return slope * (x + offset / slope)
+
+
+def _hard_sigmoid_partials(x, slope, offset):
+    # Keeps x: the slope's derivative is x itself inside the linear part.
+    z = _hard_sigmoid_z(x, slope, offset)
+    inside = (z > 0) & (z < 1)
+    return jnp.where(inside, slope, 0.0), jnp.where(inside, x, 0.0), jnp.where(inside, 1.0, 0.0)
+
+
+hard_sigmoid = elementwise(
+    name="hard_sigmoid",
+    summary="Hard sigmoid: a piecewise-linear sigmoid.",
+    formula="min(max(slope * x + offset, 0), 1); by default relu6(x + 3) / 6",
+    derivative="slope where 0 < slope * x + offset < 1, else 0",
+    output_range=(0.0, 1.0),
+    forward=lambda x, slope, offset: jnp.minimum(jnp.maximum(_hard_sigmoid_z(x, slope, offset),
+                                                             0.0), 1.0),
+    partials=_hard_sigmoid_partials,
+    reference=lambda x, slope, offset: jnp.clip(slope * x + offset, 0.0, 1.0),
+    saves="x",
+    params=(Param("slope", 1.0 / 6.0), Param("offset", 0.5)),
+    aliases=("hardsigmoid",),
+    kinks=(Kink(lambda p: -p["offset"] / p["slope"], lambda p: 0.0,
+                "x = -offset / slope (-3 by default): f' = 0"),
+           Kink(lambda p: (1.0 - p["offset"]) / p["slope"], lambda p: 0.0,
+                "x = (1 - offset) / slope (3 by default): f' = 0")),
+    trusted=(-1e3, 1e3),
+    use="gates of mobile nets (a cheap sigmoid)",
+    initializer=GLOROT,
+    paper='Howard et al., 2019, "Searching for MobileNetV3", https://arxiv.org/abs/1905.02244',
+    jax_nn="hard_sigmoid",
+    example=(("slope", 0.2), ("offset", 0.5)),
+    notes="The default is relu6(x + 3) / 6, as in jax.nn, Keras 3 and PyTorch.  Keras 2's "
+    "hard_sigmoid was clip(0.2 x + 0.5, 0, 1): pass `slope=0.2`.",
+    args="    slope: the slope of the linear part (1/6; Keras 2 used 0.2).\n"
+    "    offset: the value at x = 0.\n",
+)
+
+sparse_sigmoid = elementwise(
+    name="sparse_sigmoid",
+    summary="Sparse sigmoid: the sigmoid of the sparsemax family (a clipped line).",
+    formula="0 for x <= -1; (x + 1) / 2 for -1 < x < 1; 1 for x >= 1",
+    derivative="1/2 for -1 < x < 1, else 0",
+    output_range=(0.0, 1.0),
+    forward=lambda x: jnp.minimum(jnp.maximum(0.5 * (x + 1.0), 0.0), 1.0),
+    # Keeps y: 0 < y < 1 is exactly the linear part (y = 0 or 1 at the kinks).
+    partials=lambda y: (jnp.where((y > 0) & (y < 1), 0.5, 0.0),),
+    reference=lambda x: jnp.clip(0.5 * (x + 1.0), 0.0, 1.0),
+    saves="y",
+    kinks=(Kink(lambda p: -1.0, lambda p: 0.0, "x = -1: f' = 0"),
+           Kink(lambda p: 1.0, lambda p: 0.0, "x = 1: f' = 0")),
+    trusted=(-1e3, 1e3),
+    use="sparse gates and binary outputs that may be exactly 0 or 1",
+    initializer=GLOROT,
+    paper='Blondel et al., 2020, "Learning with Fenchel-Young Losses", '
+    "https://arxiv.org/abs/1901.02324",
+    jax_nn="sparse_sigmoid",
+)
+
+
+def _log_sigmoid_forward(x):
+    # log(sigmoid(x)) = -softplus(-x); logaddexp never overflows.
+    return -jnp.logaddexp(-x, 0.0)
+
+
+log_sigmoid = elementwise(
+    name="log_sigmoid",
+    summary="Log of the sigmoid.",
+    formula="log(1 / (1 + exp(-x))) = -softplus(-x)",
+    derivative="sigmoid(-x) = 1 - exp(f(x))",
+    output_range=(-math.inf, 0.0),
+    forward=_log_sigmoid_forward,
+    # Keeps y: f' = 1 - exp(y) = -expm1(y), accurate in both tails.
+    partials=lambda y: (-jnp.expm1(y),),
+    reference=lambda x: jnp.log(1.0 / (1.0 + jnp.exp(-x))),
+    saves="y",
+    aliases=("logsigmoid",),
+    trusted=(-100.0, 30.0),
+    use="log-probabilities of binary outputs (stable binary cross-entropy)",
+    initializer=GLOROT,
+    paper='LeCun et al., 1998, "Efficient BackProp", https://doi.org/10.1007/3-540-49430-8_2',
+    jax_nn="log_sigmoid",
+)
+
+_LOG_2 = math.log(2.0)
+
+
+def _log1mexp_forward(x):
+    # Maechler's switch: log(-expm1(-x)) near 0, log1p(-exp(-x)) beyond log 2; each branch is
+    # finite wherever the other is taken.
+    return jnp.where(x < _LOG_2, jnp.log(-jnp.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
+
+
+log1mexp = elementwise(
+    name="log1mexp",
+    summary="log(1 - exp(-x)) for x > 0, computed without cancellation.",
+    formula="log(1 - exp(-x))",
+    derivative="1 / expm1(x) = expm1(-f(x))",
+    output_range=(-math.inf, 0.0),
+    forward=_log1mexp_forward,
+    # Keeps y: 1 - exp(-x) = exp(y), so f' = exp(-x) / exp(y) = expm1(-y).
+    partials=lambda y: (jnp.expm1(-y),),
+    reference=lambda x: jnp.log(1.0 - jnp.exp(-x)),
+    saves="y",
+    trusted=(0.1, 30.0),
+    domain=(0.0, math.inf),
+    use="log-probabilities: log(1 - p) from log(p) = -x (survival models, discrete flows)",
+    initializer=GLOROT,
+    paper='Maechler, 2012, "Accurately Computing log(1 - exp(-|a|))", '
+    "https://cran.r-project.org/web/packages/Rmpfr/vignettes/log1mexp-note.pdf",
+    jax_nn="log1mexp",
+    notes="Defined for x > 0; x = 0 gives -inf and x < 0 gives NaN, as jax.nn.log1mexp.",
+)
+
+def _tanh_shrink_coefficients(n: int) -> tuple[float, ...]:
+    """Taylor coefficients c_k of x - tanh(x) = sum_k c_k x^(2k+3), k < n, from Bernoulli numbers."""
+    bernoulli = [Fraction(1)]
+    for m in range(1, 2 * n + 4):
+        bernoulli.append(-sum(math.comb(m + 1, j) * bernoulli[j] for j in range(m)) / (m + 1))
+    # tanh(x) = sum_{k>=1} 2^(2k) (2^(2k) - 1) B_(2k) x^(2k-1) / (2k)!
+    tanh = [Fraction(4**k * (4**k - 1)) * bernoulli[2 * k] / math.factorial(2 * k)
+            for k in range(1, n + 2)]
+    return tuple(float(-c) for c in tanh[1:])
+
+
+# The series converges for |x| < pi/2: at |x| = 1, 44 terms reach float64's epsilon.
+_TANH_SHRINK_SERIES = _tanh_shrink_coefficients(44)
+_TANH_SHRINK_SWITCH = 1.0
+
+
+def _tanh_shrink_forward(x):
+    # x - tanh(x) cancels for small |x| (x^3/3 is all that is left): the Taylor series there.
+    small = jnp.abs(x) < _TANH_SHRINK_SWITCH
+    xs = jnp.where(small, x, 0.0)
+    x2 = xs * xs
+    series = jnp.zeros_like(x)
+    for c in reversed(_TANH_SHRINK_SERIES):
+        series = series * x2 + c
+    return jnp.where(small, series * x2 * xs, x - jnp.tanh(x))
+
+
+tanh_shrink = elementwise(
+    name="tanh_shrink",
+    summary="Tanh shrink: x - tanh(x).",
+    formula="x - tanh(x)",
+    derivative="tanh(x)^2",
+    output_range=(-math.inf, math.inf),
+    forward=_tanh_shrink_forward,
+    # Keeps x: f' = tanh(x)^2 is not a function of y that is cheap to invert.
+    partials=lambda x: (jnp.square(jnp.tanh(x)),),
+    reference=lambda x: x - jnp.tanh(x),
+    saves="x",
+    aliases=("tanhshrink",),
+    trusted=(-1e3, 1e3),
+    use="sparse coding layers; residual of a tanh",
+    initializer=GLOROT,
+    paper="PyTorch, torch.nn.Tanhshrink, https://pytorch.org/docs/stable/generated/"
+    "torch.nn.Tanhshrink.html",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+def _squareplus_forward(x, b):
+    r = jnp.hypot(x, jnp.sqrt(b))  # sqrt(x^2 + b) without overflowing x^2
+    # For x < 0, (x + r) / 2 cancels; b / (2 (r - x)) is the same number without cancellation.
+    safe = jnp.where(x < 0, r - x, 1.0)
+    return jnp.where(x < 0, 0.5 * b / safe, 0.5 * (x + r))
+
+
+def _squareplus_partials(y, b):
+    # Keeps y: y^2 - x y - b/4 = 0 gives sqrt(x^2 + b) = y + b / (4 y), so
+    # f' = y / (y + b/(4y)) and df/db = 1 / (4 y + b / y), written to avoid y^2 overflowing.
+    positive = y > 0
+    safe = jnp.where(positive, y, 1.0)
+    dx = jnp.where(positive, 1.0 / (1.0 + (0.25 * b / safe) / safe), 0.0)
+    db = jnp.where(positive, 1.0 / (4.0 * safe + b / safe), 0.0)
+    return dx, db
+
+
+squareplus = elementwise(
+    name="squareplus",
+    summary="Squareplus: an algebraic softplus.",
+    formula="(x + sqrt(x^2 + b)) / 2",
+    derivative="(1 + x / sqrt(x^2 + b)) / 2 = y^2 / (y^2 + b/4)",
+    output_range=(0.0, math.inf),
+    forward=_squareplus_forward,
+    partials=_squareplus_partials,
+    reference=lambda x, b: 0.5 * (x + jnp.sqrt(x * x + b)),
+    saves="y",
+    params=(Param("b", 4.0, **_NON_NEGATIVE),),
+    trusted=(-30.0, 1e3),
+    use="hidden layers; a softplus without exp or log",
+    initializer=HE,
+    paper='Barron, 2021, "Squareplus: A Softplus-Like Algebraic Rectifier", '
+    "https://arxiv.org/abs/2112.11687",
+    jax_nn="squareplus",
+    example=(("b", 1.0),),
+    args="    b: the curvature at 0, >= 0 (b = 0 gives relu).\n",
+)
+
+
+def _sparse_plus_partials(y):
+    # Keeps y: f' = sqrt(y) on the quadratic part and 1 beyond, so min(sqrt(y), 1); the safe
+    # sqrt keeps the second derivative finite where y = 0.
+    positive = y > 0
+    return (jnp.where(positive, jnp.minimum(jnp.sqrt(jnp.where(positive, y, 1.0)), 1.0), 0.0),)
+
+
+sparse_plus = elementwise(
+    name="sparse_plus",
+    summary="Sparse plus: the softplus of the sparsemax family (a smooth relu with a flat zero).",
+    formula="0 for x <= -1; (x + 1)^2 / 4 for -1 < x < 1; x for x >= 1",
+    derivative="0 for x <= -1; (x + 1) / 2 for -1 < x < 1; 1 for x >= 1",
+    output_range=(0.0, math.inf),
+    forward=lambda x: jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, 0.25 * jnp.square(x + 1.0))),
+    partials=_sparse_plus_partials,
+    reference=lambda x: jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, 0.25 * (x + 1.0) ** 2)),
+    saves="y",
+    aliases=("sparseplus",),
+    trusted=(-1e3, 1e3),
+    use="hidden layers wanting exact zeros with a continuous derivative",
+    initializer=HE,
+    paper='Blondel et al., 2020, "Learning with Fenchel-Young Losses", '
+    "https://arxiv.org/abs/1901.02324",
+    jax_nn="sparse_plus",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+def _silu_partials(x, beta):
+    # Keeps x: f' = s + beta x s (1 - s) is not a function of y.  Products are grouped as
+    # (x * sigmoid(-z)) so that a huge x meets an exact 0, never inf * 0.
+    s, t = sigmoid_pair(beta * x)
+    xt = x * t
+    return s + beta * xt * s, (x * s) * xt
+
+
+silu = elementwise(
+    name="silu",
+    summary="SiLU / swish: x * sigmoid(beta * x).",
+    formula="x * sigmoid(beta * x)",
+    derivative="s + beta x s (1 - s), s = sigmoid(beta x); df/dbeta = x^2 s (1 - s)",
+    output_range=(-0.2784645427610738, math.inf),
+    forward=lambda x, beta: x * jax.nn.sigmoid(beta * x),
+    partials=_silu_partials,
+    reference=lambda x, beta: x / (1.0 + jnp.exp(-beta * x)),
+    saves="x",
+    params=(Param("beta", 1.0),),
+    aliases=("swish",),
+    trusted=(-200.0, 300.0),
+    use="hidden layers of vision and language models",
+    initializer=HE,
+    paper='Ramachandran et al., 2017, "Searching for Activation Functions", '
+    "https://arxiv.org/abs/1710.05941; Elfwing et al., 2017, \"Sigmoid-Weighted Linear Units "
+    'for Neural Network Function Approximation in Reinforcement Learning", '
+    "https://arxiv.org/abs/1702.03118",
+    jax_nn="silu",
+    example=(("beta", 1.5),),
+    notes="`swish` and `silu` are the same function; beta = 1 is SiLU.  The output range is "
+    "for beta = 1.",
+    args="    beta: the sharpness of the gate (a number or a learnable array).\n",
+)
+
+
+def gelu_exact(x):
+    # Phi(x) = erfc(-x / sqrt 2) / 2 keeps relative accuracy in the left tail, where
+    # (1 + erf(x / sqrt 2)) / 2 cancels to 0.
+    return 0.5 * x * erfc(-x / _SQRT_2)
+
+
+def gelu_exact_derivative(x):
+    # Phi(x) + x phi(x); exp(-x^2/2) underflows to an exact 0 before x * it could be inf * 0.
+    return 0.5 * erfc(-x / _SQRT_2) + x * (_INV_SQRT_2PI * jnp.exp(-0.5 * jnp.square(x)))
+
+
+def _gelu_tanh_z(x):
+    return 2.0 * _TANH_GELU_C * (x + _TANH_GELU_K * x * jnp.square(x))
+
+
+def gelu_tanh(x):
+    # (1 + tanh(z)) / 2 = sigmoid(2 z): no cancellation for negative x, where jax.nn's tanh form
+    # rounds to 0.
+    return x * jax.nn.sigmoid(_gelu_tanh_z(x))
+
+
+def gelu_tanh_derivative(x):
+    s, t = sigmoid_pair(_gelu_tanh_z(x))
+    # Beyond |x| = 1e4, s * t is an exact 0; clipping there keeps x^3 from being inf (0 * inf).
+    xc = jnp.clip(x, -1e4, 1e4)
+    return s + (xc * t) * s * (2.0 * _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc)))
+
+
+def _gelu_forward(x, approximate):
+    return gelu_tanh(x) if approximate else gelu_exact(x)
+
+
+def _gelu_reference(x, approximate=False):
+    if approximate:
+        return 0.5 * x * (1.0 + jnp.tanh(_TANH_GELU_C * (x + _TANH_GELU_K * x**3)))
+    return 0.5 * x * (1.0 + jax.scipy.special.erf(x / _SQRT_2))
+
+
+gelu = elementwise(
+    name="gelu",
+    summary="Gaussian error linear unit, exact (erf) or tanh-approximated.",
+    formula="x Phi(x) = x erfc(-x / sqrt 2) / 2; approximate: x sigmoid(2 sqrt(2/pi) "
+    "(x + 0.044715 x^3))",
+    derivative="Phi(x) + x phi(x); approximate: the derivative of the tanh form",
+    output_range=(-0.16997120747990523, math.inf),
+    forward=_gelu_forward,
+    partials=lambda x, approximate: (
+        gelu_tanh_derivative(x) if approximate else gelu_exact_derivative(x),),
+    reference=_gelu_reference,
+    saves="x",
+    options=(("approximate", False),),
+    trusted=(-5.0, 5.0),
+    use="hidden layers of transformers (BERT, GPT, ViT)",
+    initializer=HE,
+    paper='Hendrycks and Gimpel, 2016, "Gaussian Error Linear Units (GELUs)", '
+    "https://arxiv.org/abs/1606.08415",
+    jax_nn="gelu",
+    jax_nn_kwargs=(("approximate", False),),
+    example=(("approximate", True),),
+    notes="Default: the exact erf form, as PyTorch and Keras.  `jax.nn.gelu` defaults to the "
+    "tanh form (approximate=True); pass `approximate=True` for it.  Both forms are computed "
+    "stably here.  The output range is for the exact form.",
+    args="    approximate: False for the exact erf form, True for the tanh approximation.\n",
+)
+
+
+def _tanh_softplus(x):
+    """tanh(softplus(x)) and sech(softplus(x))^2, accurate in both tails.
+
+    With s = sigmoid(x) and t = sigmoid(-x) = exp(-softplus(x)):
+    tanh(softplus(x)) = (1 - t^2) / (1 + t^2) = s (1 + t) / (1 + t^2), free of the cancellation
+    of 1 - t^2 as x -> -inf, and sech(softplus(x))^2 = 4 t^2 / (1 + t^2)^2, free of the
+    cancellation of 1 - tanh^2 as x -> +inf.
+    """
+    s, t = sigmoid_pair(x)
+    q = 1.0 + jnp.square(t)
+    return s * (1.0 + t) / q, 4.0 * jnp.square(t / q)
+
+
+def _mish_forward(x):
+    return x * _tanh_softplus(x)[0]
+
+
+def _mish_partials(x):
+    # Keeps x.  f' = T + x sech^2 sigmoid(x), T = tanh(softplus(x)); at x = +inf the second
+    # term is inf * 0, whose limit is 0.
+    tanh_sp, sech2 = _tanh_softplus(x)
+    return (tanh_sp + jnp.where(jnp.isinf(x), 0.0, x * sech2) * jax.nn.sigmoid(x),)
+
+
+mish = elementwise(
+    name="mish",
+    summary="Mish: x * tanh(softplus(x)).",
+    formula="x tanh(softplus(x))",
+    derivative="t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x))",
+    output_range=(-0.30884303580467844, math.inf),
+    forward=_mish_forward,
+    partials=_mish_partials,
+    reference=lambda x: x * jnp.tanh(jnp.log1p(jnp.exp(x))),
+    saves="x",
+    trusted=(-30.0, 300.0),
+    use="hidden layers of vision models (YOLOv4)",
+    initializer=HE,
+    paper='Misra, 2019, "Mish: A Self Regularized Non-Monotonic Activation Function", '
+    "https://arxiv.org/abs/1908.08681",
+    jax_nn="mish",
+)
+
+
+def _hard_silu_partials(x):
+    # Keeps x.  Kinks at -3 (one-sided 0 and -1/2: 0) and 3 (3/2 and 1: 1).
+    return (jnp.where(x <= -3.0, 0.0, jnp.where(x >= 3.0, 1.0, (2.0 * x + 3.0) / 6.0)),)
+
+
+hard_silu = elementwise(
+    name="hard_silu",
+    summary="Hard SiLU / hard swish: x * relu6(x + 3) / 6.",
+    formula="x * relu6(x + 3) / 6",
+    derivative="0 for x < -3; (2x + 3) / 6 for -3 < x < 3; 1 for x > 3",
+    output_range=(-0.375, math.inf),
+    forward=lambda x: x * (jnp.minimum(jnp.maximum(x + 3.0, 0.0), 6.0) / 6.0),
+    partials=_hard_silu_partials,
+    reference=lambda x: x * jnp.clip(x + 3.0, 0.0, 6.0) / 6.0,
+    saves="x",
+    aliases=("hard_swish", "hardswish"),
+    kinks=(Kink(lambda p: -3.0, lambda p: 0.0, "x = -3: f' = 0"),
+           Kink(lambda p: 3.0, lambda p: 1.0, "x = 3: f' = 1")),
+    trusted=(-1e3, 1e3),
+    use="hidden layers of mobile nets (a cheap swish)",
+    initializer=HE,
+    paper='Howard et al., 2019, "Searching for MobileNetV3", https://arxiv.org/abs/1905.02244',
+    jax_nn="hard_silu",
+)
+
+
+def _snake_partials(x, a):
+    # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.
+    s2 = jnp.sin(2.0 * a * x)
+    return 1.0 + s2, x * s2 / a - jnp.square(jnp.sin(a * x) / a)
+
+
+snake = elementwise(
+    name="snake",
+    summary="Snake: x + sin(a x)^2 / a, a periodic activation with a learnable frequency.",
+    formula="x + sin(a x)^2 / a",
+    derivative="1 + sin(2 a x); df/da = x sin(2ax) / a - sin(ax)^2 / a^2",
+    output_range=(-math.inf, math.inf),
+    forward=lambda x, a: x + jnp.square(jnp.sin(a * x)) / a,
+    partials=_snake_partials,
+    reference=lambda x, a: x + jnp.sin(a * x) ** 2 / a,
+    saves="x",
+    params=(Param("a", 1.0, **_POSITIVE),),
+    trusted=(-1e3, 1e3),
+    use="hidden layers of models of periodic signals (audio: BigVGAN, DAC)",
+    initializer=HE,
+    paper='Ziyin et al., 2020, "Neural Networks Fail to Learn Periodic Functions and How to Fix '
+    'It", https://arxiv.org/abs/2006.08195',
+    example=(("a", 0.5),),
+    args="    a: the frequency, > 0 (a number or a learnable array, e.g. per channel).\n",
+)
