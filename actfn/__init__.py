@@ -1,6 +1,7 @@
 """actfn: neural-network activation functions for JAX with hand-written, proven derivatives."""
 
 from actfn import _catalog  # noqa: F401  (registration order)
+from actfn._define import define as define, forward_mode as forward_mode
 from actfn._gated import geglu as geglu, glu as glu, reglu as reglu, swiglu as swiglu
 from actfn._normalizers import (
     log_softmax as log_softmax,
@@ -79,5 +80,6 @@ __all__ = [
     "hard_swish", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "leakyrelu", "linear",
     "logsigmoid", "logsoftmax", "softshrink", "softsign", "sparseplus", "swish", "tanhshrink",
     # registry and verification
-    "deserialize", "get", "names", "register", "serialize", "spec", "Report", "verify",
+    "define", "deserialize", "forward_mode", "get", "names", "register", "serialize", "spec",
+    "Report", "verify",
 ]

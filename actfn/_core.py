@@ -243,6 +243,41 @@ def _wire(name: str, forward: Callable, saves: str | None, backward: Callable) -
         return fn(options, x, params, aux)
 
     compiled.__name__ = name
+    return compiled, forward_twin(name, run_forward, fwd, bwd)
+
+
+def forward_twin(name: str, run_forward: Callable, fwd: Callable, bwd: Callable) -> Callable:
+    """The same activation as a `jax.custom_jvp`, its tangent the transpose of the backward rule.
+
+    The backward rule is linear in the cotangent, so `jax.linear_transpose` turns it into the
+    Jacobian-vector product: one hand-written derivative serves both modes, and `jax.jvp`,
+    `jax.jacfwd` and forward-over-forward work on the twin.
+    """
+
+    def primal(options, x, params, aux):
+        return run_forward(options, x, params, aux)
+
+    primal.__name__ = name
+    twin = jax.custom_jvp(primal, nondiff_argnums=(0,))
+
+    @twin.defjvp
+    def _(options, primals, tangents):
+        x, params, aux = primals
+        dot_x, dot_params, _ = tangents
+        y, residuals = fwd(options, x, params, aux)
+
+        def pullback(g):
+            dx, dparams, _ = bwd(options, residuals, g)
+            return dx, dparams
+
+        (dot_y,) = jax.linear_transpose(pullback, y)((dot_x, tuple(dot_params)))
+        return y, dot_y
+
+    @functools.partial(jax.jit, static_argnames="options")
+    def compiled(x, params, aux, options):
+        return twin(options, x, params, aux)
+
+    compiled.__name__ = name
     return compiled
 
 
@@ -348,6 +383,7 @@ def elementwise(
     param_aliases: dict[str, str] | None = None,
     check: Callable | None = None,
     aux: tuple[str, ...] = (),
+    registered: bool = True,
     **spec_kwargs,
 ) -> Callable:
     """Define an elementwise activation from its forward pass and its partial derivatives.
@@ -365,7 +401,7 @@ def elementwise(
         return tuple(g * d for d in partials(saved, *params, *aux_values, **options))
 
     return _register(fwd, backward, summary, args, param_aliases, check, aux, spec_kwargs,
-                     elementwise=True)
+                     elementwise=True, registered=registered)
 
 
 def along_axis(
@@ -396,16 +432,25 @@ def along_axis(
 
 REGISTRY: dict[str, Spec] = {}
 ALIASES: dict[str, str] = {}
+# Each activation's forward-mode twin (see `forward_twin`), by function.
+TWINS: dict[Callable, Callable] = {}
 
 
 def _register(fwd, backward, summary, args, param_aliases, check, aux, spec_kwargs, *,
               elementwise: bool, registered: bool = True) -> Callable:
     name = spec_kwargs["name"]
-    compiled = _wire(name, fwd, spec_kwargs.get("saves", "x"), backward)
+    compiled, twin = _wire(name, fwd, spec_kwargs.get("saves", "x"), backward)
     function = _front(spec_kwargs, compiled, check, param_aliases or {}, aux)
     spec = Spec(function=function, elementwise=elementwise, **spec_kwargs)
     function.__doc__ = _doc(spec, summary, args)
     function.spec = spec
+    forward = _front({**spec_kwargs, "name": f"forward_mode({name})"}, twin, check,
+                     param_aliases or {}, aux)
+    forward.__doc__ = (f"`actfn.{name}` as a `jax.custom_jvp` (for `jax.jvp`, `jax.jacfwd`, "
+                       f"`jax.hessian`), from the same hand-written derivative.\n\n"
+                       + function.__doc__)
+    forward.spec = spec
+    TWINS[function] = forward
     if registered:
         add(spec)
     return function

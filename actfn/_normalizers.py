@@ -199,8 +199,8 @@ def _sparsemax_reference(x, axis=-1):
     top = jax.lax.stop_gradient(jnp.max(x, axis=axis, keepdims=True))
     lo, hi = jax.lax.fori_loop(0, 200, halve, (top - 1.0, top))
     support = x > 0.5 * (lo + hi)
-    tau = (jnp.sum(jnp.where(support, x, 0.0), axis=axis, keepdims=True) - 1.0) / jnp.sum(
-        support, axis=axis, keepdims=True)
+    count = jnp.sum(support, axis=axis, keepdims=True).astype(x.dtype)
+    tau = (jnp.sum(jnp.where(support, x, 0.0), axis=axis, keepdims=True) - 1.0) / count
     return jnp.maximum(x - tau, 0.0)
 
 

@@ -415,12 +415,18 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
         if target.reference is not None:
             ref = jax.jit(target.reference)
             ref_value = np.asarray(ref(x64, *p64))
-            checks.append(_compare("value vs reference", dname, x_np, got["value"], ref_value,
-                                   TOL_VALUE, ~in_trust, reference=True))
             ref_grads = jax.vmap(jax.grad(lambda xi, *p: ref(xi, *p),
                                           argnums=tuple(range(1 + len(p64)))),
                                  in_axes=(0,) + (None,) * len(p64))(x64, *p64)
             ref_grads = [np.asarray(g) for g in ref_grads]
+            # Where the textbook formula overflows (exp(1000)) it is no oracle: those points
+            # are left out of the reference checks and counted as skipped.
+            broken = ~np.isfinite(ref_value) & np.isfinite(fd)
+            for rg in ref_grads:
+                broken |= ~np.isfinite(rg) & np.isfinite(fd)
+            in_trust &= ~broken
+            checks.append(_compare("value vs reference", dname, x_np, got["value"], ref_value,
+                                   TOL_VALUE, ~in_trust, reference=True))
             checks.append(_compare("grad vs reference", dname, x_np, got["dx"], ref_grads[0],
                                    TOL_GRAD, skip | ~in_trust, reference=True))
             for n, rg in zip(pnames, ref_grads[1:]):

@@ -1,0 +1,130 @@
+"""Command line: `python -m actfn [verify NAME... | list]`.
+
+Bare `python -m actfn` verifies every registered activation (its default parameters and its
+example of non-default ones) on the default backend, prints a table and exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+
+import jax
+
+from actfn._core import REQUIRED
+from actfn._registry import names, spec
+from actfn._verify import Report, verify
+
+
+def variants(name: str) -> list[dict]:
+    """The parameter sets the main job verifies: the defaults and the spec's example.
+
+    A parameter without a default (prelu's alpha) takes the example's value in both.
+    """
+    entry = spec(name)
+    example = dict(entry.example)
+    required = {p.name: example[p.name] for p in entry.params if p.default is REQUIRED}
+    return [required, example] if example and example != required else [required]
+
+
+def _worst(report: Report, keep) -> str:
+    found = [c for c in report.checks if keep(c.name)]
+    if not found:
+        return "-"
+    worst = max(found, key=lambda c: (not c.passed, c.score))
+    return f"{worst.score:.2g}" + ("" if worst.passed else " FAIL")
+
+
+_STRUCTURE = ("dtype and shape", "value_and_grad value equals the call",
+              "zero cotangent gives zero", "linear in the cotangent", "deterministic",
+              "gradient finite")
+_COLUMNS = (
+    ("vs grad(reference)", lambda n: n.endswith("vs reference") and n.startswith(("grad", "vjp"))),
+    ("vs finite diff", lambda n: n.endswith("vs finite differences")
+     and n.startswith(("grad", "vjp"))),
+    ("second order", lambda n: n.startswith("second order")),
+    ("kinks", lambda n: n == "kinks"),
+)
+
+
+def verify_table(selected: list[str], dtypes=None, stream=sys.stdout) -> bool:
+    """Verify the named activations, printing a row per variant as it finishes.
+
+    Returns True when every check of every variant passed; failed reports go to stderr.
+    """
+    device = jax.devices()[0]
+    print(f"actfn verify on {jax.default_backend()} ({device.device_kind}), dtypes "
+          f"{', '.join(dtypes or ('float32', 'float64'))}; each number is the worst error as a "
+          "fraction of its tolerance (<= 1 passes)", file=stream)
+    jobs = [(name, params) for name in selected for params in variants(name)]
+    labels = [", ".join(f"{k}={v}" for k, v in p.items()) or "defaults" for _, p in jobs]
+    header = ("activation", "parameters", *(c for c, _ in _COLUMNS), "structure", "result")
+    widths = [max(len("activation"), *(len(n) for n, _ in jobs)),
+              max(len("parameters"), *(len(label) for label in labels)),
+              *(max(len(c), 7) for c, _ in _COLUMNS), 9, 6]
+
+    def show(row):
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip(), file=stream,
+              flush=True)
+
+    show(header)
+    passed = 0
+    for (name, params), label in zip(jobs, labels):
+        fn = spec(name).function
+        start = time.perf_counter()
+        report = verify(functools.partial(fn, **params) if params else fn, dtypes=dtypes,
+                        raise_on_failure=False)
+        structure = all(c.passed for c in report.checks if c.name in _STRUCTURE)
+        show((name, label, *(_worst(report, keep) for _, keep in _COLUMNS),
+              "ok" if structure else "FAIL",
+              f"{'pass' if report.passed else 'FAIL'} ({time.perf_counter() - start:.1f}s)"))
+        if report.passed:
+            passed += 1
+        else:
+            print(report, file=sys.stderr)
+    print(f"{passed} of {len(jobs)} passed", file=stream)
+    return passed == len(jobs)
+
+
+def list_table(stream=sys.stdout) -> None:
+    """The catalogue: name, aliases, formula, range, use, initializer."""
+    rows = [("name", "aliases", "formula", "range", "use", "initializer")]
+    for name in names():
+        entry = spec(name)
+        lo, hi = entry.output_range
+        rows.append((name, ", ".join(entry.aliases), entry.formula, f"[{lo:.4g}, {hi:.4g}]",
+                     entry.use, entry.initializer))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip(), file=stream)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m actfn", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    check = sub.add_parser("verify", help="verify named activations (default: all)")
+    check.add_argument("names", nargs="*", help="activation names or aliases")
+    check.add_argument("--dtypes", nargs="+", default=None,
+                       help="dtypes to test (default: float32 float64)")
+    sub.add_parser("list", help="print the catalogue")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        list_table()
+        return 0
+    selected = names()
+    dtypes = None
+    if args.command == "verify":
+        try:
+            selected = [spec(n).name for n in args.names] or names()
+        except ValueError as err:
+            print(err, file=sys.stderr)
+            return 2
+        dtypes = args.dtypes
+    return 0 if verify_table(selected, dtypes=dtypes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
