@@ -1,0 +1,272 @@
+"""`actfn.verify` and `actfn.define`: wrong derivatives are rejected, correct ones accepted."""
+
+import jax
+import jax.test_util
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import actfn
+from actfn._verify import default_points
+
+POINTS = np.linspace(-5.0, 5.0, 301)
+
+
+def swish_forward(x, beta):
+    return x * jax.nn.sigmoid(beta * x)
+
+
+def swish_derivative(x, beta):
+    # Accurate in both tails: s (1 - s) = sigmoid(z) sigmoid(-z).
+    s, t = jax.nn.sigmoid(beta * x), jax.nn.sigmoid(-beta * x)
+    return s + beta * (x * t) * s, (x * s) * (x * t)
+
+
+def swish_reference(x, beta):
+    return x / (1.0 + jnp.exp(-beta * x))
+
+
+def make_swish(derivative=swish_derivative, **kwargs):
+    return actfn.define(swish_forward, derivative, name="swish_test", params={"beta": 1.0},
+                        reference=swish_reference, **kwargs)
+
+
+def hand_written(fwd_value, bwd):
+    """A hand-written jax.custom_vjp of tanh with the given forward value and backward rule."""
+
+    @jax.custom_vjp
+    def f(x):
+        return jnp.tanh(x)
+
+    f.defvjp(lambda x: (fwd_value(x), x), bwd)
+    return f
+
+
+def rejected(fn, reference=None, *, match, **kwargs) -> str:
+    with pytest.raises(AssertionError) as info:
+        actfn.verify(fn, reference, **kwargs)
+    message = str(info.value)
+    assert match in message, message
+    return message
+
+
+# --- the bank of wrong derivatives --------------------------------------------------------------
+
+
+def test_wrong_at_a_single_point_among_hundreds_is_named():
+    def derivative(x, beta):
+        dx, dbeta = swish_derivative(x, beta)
+        return jnp.where(jnp.abs(x - 0.7) < 1e-6, dx + 0.01, dx), dbeta
+
+    message = rejected(make_swish(derivative), match="grad vs", points=POINTS)
+    assert "x = 0.7" in message
+
+
+def test_wrong_only_for_large_inputs_is_caught():
+    def derivative(x, beta):
+        dx, dbeta = swish_derivative(x, beta)
+        return jnp.where(jnp.abs(x) > 20, dx * 1.001, dx), dbeta
+
+    message = rejected(make_swish(derivative), match="grad vs finite differences")
+    worst = float(message.split("at x = ")[1].split(":")[0])
+    assert abs(worst) > 20
+
+
+def test_wrong_sign_on_one_branch_is_caught():
+    wrong_elu = actfn.define(lambda x: jnp.where(x > 0, x, jnp.expm1(jnp.minimum(x, 0.0))),
+                             lambda y: jnp.where(y > 0, 1.0, -(y + 1.0)), saves="y",
+                             kinks={0.0: 1.0})
+    message = rejected(wrong_elu, match="grad vs finite differences", points=POINTS)
+    assert "at x = -" in message
+
+
+def test_wrong_parameter_gradient_is_caught():
+    def derivative(x, beta):
+        dx, dbeta = swish_derivative(x, beta)
+        return dx, 0.5 * dbeta
+
+    rejected(make_swish(derivative), match="grad[beta] vs", points=POINTS)
+
+
+def test_wrong_kink_value_is_caught():
+    relu = actfn.define(lambda x: jnp.maximum(x, 0.0), lambda x: jnp.where(x >= 0, 1.0, 0.0),
+                        kinks={0.0: 0.0})
+    message = rejected(relu, match="`kinks`", points=POINTS)
+    assert "at x = 0.0: got 1.0, expected 0.0" in message
+
+
+def test_undeclared_kink_is_reported():
+    relu = actfn.define(lambda x: jnp.maximum(x, 0.0), lambda x: jnp.where(x > 0, 1.0, 0.0))
+    rejected(relu, match="not differentiable and no kink is declared", points=POINTS)
+
+
+def test_ignored_cotangent_is_caught():
+    f = hand_written(jnp.tanh, lambda x, g: (1.0 - jnp.tanh(x) ** 2,))
+    rejected(f, jnp.tanh, match="zero cotangent gives zero", points=POINTS)
+
+
+def test_stop_gradient_in_the_backward_rule_is_caught():
+    f = hand_written(jnp.tanh, lambda x, g: (g * jax.lax.stop_gradient(1.0 - jnp.tanh(x) ** 2),))
+    rejected(f, jnp.tanh, match="second order", points=POINTS)
+
+
+def test_forward_rule_with_another_value_is_caught():
+    f = hand_written(lambda x: jnp.tanh(x) * 1.001, lambda x, g: (g * (1.0 - jnp.tanh(x) ** 2),))
+    rejected(f, jnp.tanh, match="value_and_grad value equals the call", points=POINTS)
+
+
+def test_gradient_in_the_wrong_dtype_is_caught():
+    f = hand_written(jnp.tanh, lambda x, g: ((g * (1.0 - jnp.tanh(x) ** 2)).astype(jnp.float16),))
+    rejected(f, jnp.tanh, match="dtype and shape", points=POINTS)
+
+
+def test_wrong_reference_is_told_apart_from_a_wrong_derivative():
+    # A reference of another function: only the reference checks fail; the derivative agrees
+    # with finite differences of the function itself.
+    report = actfn.verify(make_swish(), lambda x, beta: x / (1.0 + jnp.exp(-1.1 * beta * x)),
+                          points=POINTS, raise_on_failure=False)
+    failed = {c.name for c in report.failures}
+    assert "grad vs reference" in failed and "value vs reference" in failed
+    assert not {n for n in failed if "finite differences" in n}
+
+
+def test_reference_whose_own_gradient_is_wrong_is_reported():
+    # Right values, wrong autodiff (a stop_gradient): the reference disagrees with its own
+    # finite differences, and the function's derivative is still accepted against them.
+    def reference(x, beta):
+        return x * jax.lax.stop_gradient(jax.nn.sigmoid(beta * x))
+
+    report = actfn.verify(make_swish(), reference, points=POINTS, raise_on_failure=False)
+    failed = {c.name for c in report.failures}
+    assert "reference vs finite differences" in failed
+    assert "grad vs finite differences" not in failed
+
+
+# --- the bank of correct derivatives ------------------------------------------------------------
+
+WIDE = np.concatenate([default_points(), [-1e4, -3e3, 3e3, 1e4]])
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32", "float64"])
+@pytest.mark.parametrize("fn", [actfn.silu, actfn.gelu, actfn.tanh, actfn.elu, actfn.softplus],
+                         ids=lambda f: f.__name__)
+def test_correct_builtin_is_accepted(fn, dtype):
+    report = actfn.verify(fn, dtypes=[dtype], points=WIDE)
+    assert report.passed
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32", "float64"])
+def test_correct_definition_is_accepted(dtype):
+    assert actfn.verify(make_swish(), dtypes=[dtype], points=WIDE).passed
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_correct_hand_written_custom_vjp_is_accepted(dtype):
+    f = hand_written(jnp.tanh, lambda x, g: (g * (1.0 - jnp.tanh(x)) * (1.0 + jnp.tanh(x)),))
+    assert actfn.verify(f, jnp.tanh, dtypes=[dtype], points=WIDE).passed
+
+
+def test_check_grads_blind_spot_is_not_ours():
+    # One wrong input among 301 passes jax.test_util.check_grads (one random projection); the
+    # elementwise check names it.
+    def derivative(x, beta):
+        dx, dbeta = swish_derivative(x, beta)
+        return jnp.where(jnp.abs(x - 0.7) < 1e-6, dx + 0.01, dx), dbeta
+
+    wrong = make_swish(derivative)
+    x = jnp.asarray(POINTS, dtype=jnp.float32)
+    jax.test_util.check_grads(lambda z: wrong(z, 1.0), (x,), order=1, modes=["rev"])
+    rejected(wrong, match="x = 0.7", points=POINTS)
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def test_report_table_names_every_check():
+    report = actfn.verify(actfn.elu, dtypes=["float32"])
+    text = str(report)
+    assert text.startswith("verify elu: passed")
+    for check in report.checks:
+        assert check.name in text
+    assert all(c.max_abs >= 0 and c.score <= 1 for c in report.checks)
+
+
+def test_points_near_kinks_are_skipped_and_counted():
+    report = actfn.verify(actfn.relu, dtypes=["float64"], points=np.linspace(-1, 1, 201))
+    fd = next(c for c in report.checks if c.name == "grad vs finite differences")
+    assert fd.skipped >= 1 and fd.points + fd.skipped == 201
+
+
+# --- define and the forward-mode twins ------------------------------------------------------------
+
+
+def test_define_makes_a_jit_custom_vjp_activation_with_the_dtype_policy():
+    swish = make_swish()
+    x = jnp.linspace(-3, 3, 7, dtype=jnp.bfloat16)
+    y = swish(x, 1.5)
+    assert y.dtype == jnp.bfloat16
+    expected = np.asarray(swish_forward(x.astype(jnp.float32), 1.5).astype(jnp.bfloat16))
+    np.testing.assert_array_equal(np.asarray(y), expected)
+    jaxpr = str(jax.make_jaxpr(swish)(x))
+    assert "custom_vjp_call" in jaxpr
+
+
+def test_define_rejects_a_derivative_with_the_wrong_arity():
+    bad = actfn.define(swish_forward, lambda x, beta: jax.nn.sigmoid(x), params={"beta": 1.0})
+    with pytest.raises(TypeError, match="one derivative per parameter"):
+        jax.grad(lambda x: bad(x, 1.0))(1.0)
+
+
+def test_register_makes_a_definition_available_by_name():
+    swish = make_swish()
+    actfn.register(swish, "swish_registered_in_test")
+    assert actfn.get("swish_registered_in_test") is swish
+    config = actfn.serialize(actfn.get({"name": "swish_registered_in_test", "beta": 2.0}))
+    assert config == {"name": "swish_registered_in_test", "beta": 2.0}
+
+
+@pytest.mark.parametrize("fn", [actfn.elu, actfn.gelu, actfn.softmax, actfn.glu, actfn.prelu],
+                         ids=lambda f: f.__name__)
+def test_forward_mode_twin_agrees_with_reverse_mode(fn):
+    twin = actfn.forward_mode(fn)
+    args = (0.25,) if fn is actfn.prelu else ()
+    x = jnp.linspace(-2.0, 2.0, 8)
+    forward = jax.jacfwd(lambda z: twin(z, *args))(x)
+    reverse = jax.jacrev(lambda z: fn(z, *args))(x)
+    np.testing.assert_allclose(forward, reverse, rtol=1e-6, atol=1e-7)
+    hessian = jax.hessian(lambda z: jnp.sum(twin(z, *args) ** 2))(x)
+    assert hessian.shape == (8, 8) and bool(jnp.all(jnp.isfinite(hessian)))
+
+
+@pytest.mark.parametrize("name", ["elu", "silu", "gelu", "softplus", "mish"])
+def test_forward_mode_twin_passes_verify(name):
+    assert actfn.verify(actfn.forward_mode(actfn.spec(name).function), dtypes=["float64"]).passed
+
+
+def test_forward_mode_of_a_hand_written_custom_vjp():
+    f = hand_written(jnp.tanh, lambda x, g: (g * (1.0 - jnp.tanh(x) ** 2),))
+    _, tangent = jax.jvp(actfn.forward_mode(f), (0.5,), (1.0,))
+    np.testing.assert_allclose(tangent, 1.0 - np.tanh(0.5) ** 2, rtol=1e-6)
+
+
+def test_forward_mode_rejects_a_plain_function():
+    with pytest.raises(TypeError, match="actfn.define"):
+        actfn.forward_mode(jnp.tanh)
+
+
+def test_notebook_sized_example_define_verify_break():
+    swish = actfn.define(
+        lambda x, beta: x * jax.nn.sigmoid(beta * x),
+        lambda x, beta: swish_derivative(x, beta),
+        name="my_swish", params={"beta": 1.0},
+        reference=lambda x, beta: x / (1.0 + jnp.exp(-beta * x)))
+    assert actfn.verify(swish).passed
+
+    def broken(x, beta):
+        dx, dbeta = swish_derivative(x, beta)
+        return jnp.where(x > 2.0, dx - 0.05, dx), dbeta
+
+    bad = actfn.define(lambda x, beta: x * jax.nn.sigmoid(beta * x), broken, name="my_swish",
+                       params={"beta": 1.0})
+    message = rejected(bad, match="my_swish: check `grad vs finite differences` failed")
+    assert float(message.split("at x = ")[1].split(":")[0]) > 2.0
