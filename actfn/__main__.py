@@ -33,6 +33,8 @@ def _worst(report: Report, keep) -> str:
     found = [c for c in report.checks if keep(c.name)]
     if not found:
         return "-"
+    if all(c.points == 0 and c.passed for c in found):
+        return "none"
     worst = max(found, key=lambda c: (not c.passed, c.score))
     return f"{worst.score:.2g}" + ("" if worst.passed else " FAIL")
 
@@ -88,14 +90,43 @@ def verify_table(selected: list[str], dtypes=None, stream=sys.stdout) -> bool:
     return passed == len(jobs)
 
 
-def list_table(stream=sys.stdout) -> None:
-    """The catalogue: name, aliases, formula, range, use, initializer."""
+def catalogue_rows() -> list[tuple[str, ...]]:
+    """The catalogue: name, aliases, formula, range, use, initializer, one row per activation."""
     rows = [("name", "aliases", "formula", "range", "use", "initializer")]
     for name in names():
         entry = spec(name)
         lo, hi = entry.output_range
         rows.append((name, ", ".join(entry.aliases), entry.formula, f"[{lo:.4g}, {hi:.4g}]",
                      entry.use, entry.initializer))
+    return rows
+
+
+def kink_rows() -> list[tuple[str, ...]]:
+    """Every kink of every activation (default parameters) and the derivative chosen there."""
+    rows = [("activation", "kink and derivative chosen there")]
+    for name in names():
+        for kink in spec(name).kinks:
+            rows.append((name, kink.text))
+    return rows
+
+
+def markdown(rows: list[tuple[str, ...]]) -> str:
+    def cell(v):
+        return v.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(cell(v) if i else f"`{v}`" for i, v in enumerate(r)) + " |"
+              for r in rows[1:]]
+    return "\n".join(lines)
+
+
+def list_table(stream=sys.stdout, as_markdown: bool = False) -> None:
+    rows = catalogue_rows()
+    if as_markdown:
+        print(markdown(rows), file=stream)
+        print(file=stream)
+        print(markdown(kink_rows()), file=stream)
+        return
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip(), file=stream)
@@ -109,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("names", nargs="*", help="activation names or aliases")
     check.add_argument("--dtypes", nargs="+", default=None,
                        help="dtypes to test (default: float32 float64)")
-    sub.add_parser("list", help="print the catalogue")
+    listing = sub.add_parser("list", help="print the catalogue")
+    listing.add_argument("--markdown", action="store_true",
+                         help="markdown tables (the catalogue and every kink), as in README")
     args = parser.parse_args(argv)
     if args.command == "list":
-        list_table()
+        list_table(as_markdown=args.markdown)
         return 0
     selected = names()
     dtypes = None
