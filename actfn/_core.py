@@ -99,6 +99,15 @@ class Spec:
         return {p.name: p.default for p in self.params}
 
 
+def times_gate(x, gate):
+    """x * gate with the limit 0 where an infinite x meets a gate that is exactly 0.
+
+    silu, gelu, mish and the gated units at x = -inf are -inf * 0 = NaN as written; their
+    limit is 0.  NaN still propagates (only an infinite x is special-cased).
+    """
+    return jnp.where(jnp.isinf(x) & (gate == 0), 0.0, x * gate)
+
+
 def compute_dtype(dtype) -> jnp.dtype:
     """The dtype an activation computes in: float32 for the 16-bit floats, else the dtype."""
     dtype = jnp.dtype(dtype)
@@ -392,6 +401,17 @@ def elementwise(
     returns the tuple (df/dx, df/dparam1, ...) evaluated elementwise, where `saved` is what
     `spec_kwargs["saves"]` names.  The backward rule multiplies them by the cotangent.
     """
+
+    hand_written = partials
+
+    def partials(saved, *rest, **options):
+        # NaN in gives NaN out in the gradient too: the branches of a piecewise derivative
+        # would otherwise turn a NaN input into a finite slope.
+        slopes = hand_written(saved, *rest, **options)
+        if saved is None:
+            return slopes
+        nan = jnp.isnan(saved)
+        return tuple(jnp.where(nan, jnp.nan, d) for d in slopes)
 
     def fwd(x, params, aux_values, **options):
         return with_jvp(forward, partials, spec_kwargs.get("saves", "x"), aux_values, options)(

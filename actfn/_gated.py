@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from actfn._core import along_axis, check_axis
+from actfn._core import along_axis, check_axis, times_gate
 from actfn._smooth import gelu_exact, gelu_exact_derivative, sigmoid_pair
 
 GLOROT = "glorot_uniform"
@@ -30,7 +30,7 @@ def _gated(name, gate, gate_derivative, gate_text, paper, use):
 
     def forward(x, axis):
         a, b = jnp.split(x, 2, axis=axis)
-        return a * gate(b)
+        return times_gate(a, gate(b))
 
     def vjp(x, g, axis):
         a, b = jnp.split(x, 2, axis=axis)

@@ -183,7 +183,7 @@ def _sparsemax_vjp(y, g, axis):
     support = y > 0
     count = jnp.sum(support, axis=axis, keepdims=True).astype(g.dtype)
     mean = jnp.sum(jnp.where(support, g, 0.0), axis=axis, keepdims=True) / count
-    return jnp.where(support, g - mean, 0.0)
+    return jnp.where(jnp.isnan(y), jnp.nan, jnp.where(support, g - mean, 0.0))
 
 
 def _sparsemax_reference(x, axis=-1):

@@ -7,7 +7,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from actfn._core import Kink, Param, elementwise
+from actfn._core import Kink, Param, elementwise, times_gate
 
 HE = "he_normal"
 _POSITIVE = {"valid": lambda v: v > 0, "valid_text": "> 0"}
@@ -21,7 +21,8 @@ def min_magnitude(a, b):
 
 # ---------------------------------------------------------------------------------------------
 def _relu_forward(x, negative_slope, max_value, threshold):
-    below = negative_slope * (x - threshold)
+    # A zero slope times -inf would be NaN; the limit is 0.
+    below = times_gate(x - threshold, negative_slope)
     # `x > t` first and `x < t` second keeps NaN: both comparisons are false, and x - t is NaN.
     return jnp.where(x > threshold, jnp.minimum(x, max_value),
                      jnp.where(x == threshold, 0.0, below))

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import erfc, xlogy
 
-from actfn._core import Kink, Param, elementwise
+from actfn._core import Kink, Param, elementwise, times_gate
 
 HE = "he_normal"
 GLOROT = "glorot_uniform"
@@ -393,8 +393,8 @@ def _silu_partials(x, beta):
     # Keeps x: f' = s + beta x s (1 - s) is not a function of y.  Products are grouped as
     # (x * sigmoid(-z)) so that a huge x meets an exact 0, never inf * 0.
     s, t = sigmoid_pair(beta * x)
-    xt = x * t
-    return s + beta * xt * s, (x * s) * xt
+    xt, xs = times_gate(x, t), times_gate(x, s)
+    return s + beta * xt * s, xs * xt
 
 
 silu = elementwise(
@@ -403,7 +403,7 @@ silu = elementwise(
     formula="x * sigmoid(beta * x)",
     derivative="s + beta x s (1 - s), s = sigmoid(beta x); df/dbeta = x^2 s (1 - s)",
     output_range=(-0.2784645427610738, math.inf),
-    forward=lambda x, beta: x * jax.nn.sigmoid(beta * x),
+    forward=lambda x, beta: times_gate(x, jax.nn.sigmoid(beta * x)),
     partials=_silu_partials,
     reference=lambda x, beta: x / (1.0 + jnp.exp(-beta * x)),
     saves="x",
@@ -427,12 +427,12 @@ silu = elementwise(
 def gelu_exact(x):
     # Phi(x) = erfc(-x / sqrt 2) / 2 keeps relative accuracy in the left tail, where
     # (1 + erf(x / sqrt 2)) / 2 cancels to 0.
-    return 0.5 * x * erfc(-x / _SQRT_2)
+    return times_gate(x, 0.5 * erfc(-x / _SQRT_2))
 
 
 def gelu_exact_derivative(x):
-    # Phi(x) + x phi(x); exp(-x^2/2) underflows to an exact 0 before x * it could be inf * 0.
-    return 0.5 * erfc(-x / _SQRT_2) + x * (_INV_SQRT_2PI * jnp.exp(-0.5 * jnp.square(x)))
+    # Phi(x) + x phi(x); phi underflows to an exact 0 long before x is large (inf * 0 at inf).
+    return 0.5 * erfc(-x / _SQRT_2) + times_gate(x, _INV_SQRT_2PI * jnp.exp(-0.5 * jnp.square(x)))
 
 
 def _gelu_tanh_z(x):
@@ -442,7 +442,7 @@ def _gelu_tanh_z(x):
 def gelu_tanh(x):
     # (1 + tanh(z)) / 2 = sigmoid(2 z): no cancellation for negative x, where jax.nn's tanh form
     # rounds to 0.
-    return x * jax.nn.sigmoid(_gelu_tanh_z(x))
+    return times_gate(x, jax.nn.sigmoid(_gelu_tanh_z(x)))
 
 
 def gelu_tanh_derivative(x):
@@ -504,7 +504,7 @@ def _tanh_softplus(x):
 
 
 def _mish_forward(x):
-    return x * _tanh_softplus(x)[0]
+    return times_gate(x, _tanh_softplus(x)[0])
 
 
 def _mish_partials(x):
@@ -544,7 +544,7 @@ hard_silu = elementwise(
     formula="x * relu6(x + 3) / 6",
     derivative="0 for x < -3; (2x + 3) / 6 for -3 < x < 3; 1 for x > 3",
     output_range=(-0.375, math.inf),
-    forward=lambda x: x * (jnp.minimum(jnp.maximum(x + 3.0, 0.0), 6.0) / 6.0),
+    forward=lambda x: times_gate(x, jnp.minimum(jnp.maximum(x + 3.0, 0.0), 6.0) / 6.0),
     partials=_hard_silu_partials,
     reference=lambda x: x * jnp.clip(x + 3.0, 0.0, 6.0) / 6.0,
     saves="x",
@@ -560,9 +560,16 @@ hard_silu = elementwise(
 
 
 def _snake_partials(x, a):
-    # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.
-    s2 = jnp.sin(2.0 * a * x)
-    return 1.0 + s2, x * s2 / a - jnp.square(jnp.sin(a * x) / a)
+    # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.  sin(2ax) is
+    # written 2 sin(ax) cos(ax): 2ax overflows to inf (and sin(inf) is NaN) near the largest x.
+    sin = jnp.sin(a * x)
+    s2 = 2.0 * sin * jnp.cos(a * x)
+    return 1.0 + s2, x * s2 / a - jnp.square(sin / a)
+
+
+def _snake_forward(x, a):
+    # At +-inf the bounded term is sin(inf) = NaN; the limit is x.
+    return jnp.where(jnp.isinf(x), x, x + jnp.square(jnp.sin(a * x)) / a)
 
 
 snake = elementwise(
@@ -571,7 +578,7 @@ snake = elementwise(
     formula="x + sin(a x)^2 / a",
     derivative="1 + sin(2 a x); df/da = x sin(2ax) / a - sin(ax)^2 / a^2",
     output_range=(-math.inf, math.inf),
-    forward=lambda x, a: x + jnp.square(jnp.sin(a * x)) / a,
+    forward=_snake_forward,
     partials=_snake_partials,
     reference=lambda x, a: x + jnp.sin(a * x) ** 2 / a,
     saves="x",
