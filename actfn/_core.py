@@ -367,20 +367,23 @@ def with_jvp(forward: Callable, partials: Callable, saves: str | None, aux: tupl
     twin that `actfn.forward_mode` exposes.
     """
 
-    def primal(x, *params):
-        return forward(x, *params, *aux, **options)
+    def primal(x, params, aux_values):
+        return forward(x, *params, *aux_values, **options)
 
+    # aux (a PRNG key) is an argument, not a closure: a custom_jvp must not close over tracers.
     smooth = jax.custom_jvp(primal)
 
     @smooth.defjvp
     def _(primals, tangents):
-        y = primal(*primals)
-        saved = {"x": primals[0], "y": y, None: None}[saves]
-        slopes = partials(saved, *primals[1:], *aux, **options)
-        tangent = functools.reduce(jnp.add, (d * t for d, t in zip(slopes, tangents)))
+        x, params, aux_values = primals
+        dot_x, dot_params, _ = tangents
+        y = primal(x, params, aux_values)
+        saved = {"x": x, "y": y, None: None}[saves]
+        slopes = partials(saved, *params, *aux_values, **options)
+        tangent = functools.reduce(jnp.add, (d * t for d, t in zip(slopes, (dot_x, *dot_params))))
         return y, jnp.broadcast_to(tangent, y.shape).astype(y.dtype)
 
-    return smooth
+    return lambda x, *params: smooth(x, params, tuple(aux))
 
 
 def elementwise(

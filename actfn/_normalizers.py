@@ -95,8 +95,9 @@ def _log_softmax_forward(x, where, axis):
     if where is not None:
         e = jnp.where(where, e, 0.0)
     s = jnp.sum(e, axis=axis, keepdims=True)
-    # A fully masked row has s = 0: every entry is masked and -inf; log(1) keeps it from NaN.
-    return shifted - jnp.log(jnp.where(s == 0, 1.0, s))
+    # A fully masked row has s = 0; log(1) keeps it from NaN, and the mask makes it -inf.
+    y = shifted - jnp.log(jnp.where(s == 0, 1.0, s))
+    return y if where is None else jnp.where(where, y, -jnp.inf)
 
 
 def _log_softmax_vjp(y, g, where, axis):
@@ -150,8 +151,8 @@ softmin = along_axis(
     trusted=(-30.0, 30.0),
     use="weights that favour small values (soft nearest neighbour, soft minimum)",
     initializer=GLOROT,
-    paper="PyTorch, torch.nn.Softmin, https://pytorch.org/docs/stable/generated/"
-    "torch.nn.Softmin.html",
+    paper='Paszke et al., 2019, "PyTorch: An Imperative Style, High-Performance Deep '
+    'Learning Library" (torch.nn.Softmin), https://arxiv.org/abs/1912.01703',
     example=(("axis", 0),),
     args=_SOFTMAX_ARGS,
 )

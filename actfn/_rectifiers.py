@@ -359,8 +359,8 @@ threshold = elementwise(
     trusted=(-1e3, 1e3),
     use="hidden layers in older nets; masking small activations",
     initializer=HE,
-    paper="PyTorch, torch.nn.Threshold, https://pytorch.org/docs/stable/generated/"
-    "torch.nn.Threshold.html",
+    paper='Paszke et al., 2019, "PyTorch: An Imperative Style, High-Performance Deep '
+    'Learning Library" (torch.nn.Threshold), https://arxiv.org/abs/1912.01703',
     example=(("threshold", 0.5), ("value", -1.0)),
     notes="Keras 3 calls `value` `default_value`; both are accepted.",
     args="    threshold: where the function switches.\n    value: what replaces x at and "

@@ -133,7 +133,8 @@ exponential = elementwise(
     trusted=(-700.0, 700.0),
     use="output layer for positive targets (Poisson rates, scales)",
     initializer=GLOROT,
-    paper="Keras, keras.activations.exponential, https://keras.io/api/layers/activations/",
+    paper='Chollet et al., 2015, "Keras" (keras.activations.exponential), '
+    "https://keras.io/api/layers/activations/",
 )
 
 identity = elementwise(
@@ -316,8 +317,8 @@ tanh_shrink = elementwise(
     trusted=(-1e3, 1e3),
     use="sparse coding layers; residual of a tanh",
     initializer=GLOROT,
-    paper="PyTorch, torch.nn.Tanhshrink, https://pytorch.org/docs/stable/generated/"
-    "torch.nn.Tanhshrink.html",
+    paper='Paszke et al., 2019, "PyTorch: An Imperative Style, High-Performance Deep '
+    'Learning Library" (torch.nn.Tanhshrink), https://arxiv.org/abs/1912.01703',
 )
 
 
