@@ -39,13 +39,20 @@ def _worst(report: Report, keep) -> str:
     return f"{worst.score:.2g}" + ("" if worst.passed else " FAIL")
 
 
-_STRUCTURE = ("dtype and shape", "value_and_grad value equals the call",
-              "zero cotangent gives zero", "linear in the cotangent", "deterministic",
-              "gradient finite")
+_STRUCTURE = (
+    "dtype and shape",
+    "value_and_grad value equals the call",
+    "zero cotangent gives zero",
+    "linear in the cotangent",
+    "deterministic",
+    "gradient finite",
+)
 _COLUMNS = (
     ("vs grad(reference)", lambda n: n.endswith("vs reference") and n.startswith(("grad", "vjp"))),
-    ("vs finite diff", lambda n: n.endswith("vs finite differences")
-     and n.startswith(("grad", "vjp"))),
+    (
+        "vs finite diff",
+        lambda n: n.endswith("vs finite differences") and n.startswith(("grad", "vjp")),
+    ),
     ("second order", lambda n: n.startswith("second order")),
     ("kinks", lambda n: n == "kinks"),
 )
@@ -57,31 +64,48 @@ def verify_table(selected: list[str], dtypes=None, stream=sys.stdout) -> bool:
     Returns True when every check of every variant passed; failed reports go to stderr.
     """
     device = jax.devices()[0]
-    print(f"actfn verify on {jax.default_backend()} ({device.device_kind}), dtypes "
-          f"{', '.join(dtypes or ('float32', 'float64'))}; each number is the worst error as a "
-          "fraction of its tolerance (<= 1 passes)", file=stream)
+    print(
+        f"actfn verify on {jax.default_backend()} ({device.device_kind}), dtypes "
+        f"{', '.join(dtypes or ('float32', 'float64'))}; each number is the worst error as a "
+        "fraction of its tolerance (<= 1 passes)",
+        file=stream,
+    )
     jobs = [(name, params) for name in selected for params in variants(name)]
     labels = [", ".join(f"{k}={v}" for k, v in p.items()) or "defaults" for _, p in jobs]
     header = ("activation", "parameters", *(c for c, _ in _COLUMNS), "structure", "result")
-    widths = [max(len("activation"), *(len(n) for n, _ in jobs)),
-              max(len("parameters"), *(len(label) for label in labels)),
-              *(max(len(c), 7) for c, _ in _COLUMNS), 9, 6]
+    widths = [
+        max(len("activation"), *(len(n) for n, _ in jobs)),
+        max(len("parameters"), *(len(label) for label in labels)),
+        *(max(len(c), 7) for c, _ in _COLUMNS),
+        9,
+        6,
+    ]
 
     def show(row):
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip(), file=stream,
-              flush=True)
+        print(
+            "  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip(),
+            file=stream,
+            flush=True,
+        )
 
     show(header)
     passed = 0
     for (name, params), label in zip(jobs, labels):
         fn = spec(name).function
         start = time.perf_counter()
-        report = verify(functools.partial(fn, **params) if params else fn, dtypes=dtypes,
-                        raise_on_failure=False)
+        report = verify(
+            functools.partial(fn, **params) if params else fn, dtypes=dtypes, raise_on_failure=False
+        )
         structure = all(c.passed for c in report.checks if c.name in _STRUCTURE)
-        show((name, label, *(_worst(report, keep) for _, keep in _COLUMNS),
-              "ok" if structure else "FAIL",
-              f"{'pass' if report.passed else 'FAIL'} ({time.perf_counter() - start:.1f}s)"))
+        show(
+            (
+                name,
+                label,
+                *(_worst(report, keep) for _, keep in _COLUMNS),
+                "ok" if structure else "FAIL",
+                f"{'pass' if report.passed else 'FAIL'} ({time.perf_counter() - start:.1f}s)",
+            )
+        )
         if report.passed:
             passed += 1
         else:
@@ -96,8 +120,16 @@ def catalogue_rows() -> list[tuple[str, ...]]:
     for name in names():
         entry = spec(name)
         lo, hi = entry.output_range
-        rows.append((name, ", ".join(entry.aliases), entry.formula, f"[{lo:.4g}, {hi:.4g}]",
-                     entry.use, entry.initializer))
+        rows.append(
+            (
+                name,
+                ", ".join(entry.aliases),
+                entry.formula,
+                f"[{lo:.4g}, {hi:.4g}]",
+                entry.use,
+                entry.initializer,
+            )
+        )
     return rows
 
 
@@ -115,8 +147,10 @@ def markdown(rows: list[tuple[str, ...]]) -> str:
         return v.replace("|", "\\|")
 
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += ["| " + " | ".join(cell(v) if i else f"`{v}`" for i, v in enumerate(r)) + " |"
-              for r in rows[1:]]
+    lines += [
+        "| " + " | ".join(cell(v) if i else f"`{v}`" for i, v in enumerate(r)) + " |"
+        for r in rows[1:]
+    ]
     return "\n".join(lines)
 
 
@@ -133,16 +167,23 @@ def list_table(stream=sys.stdout, as_markdown: bool = False) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m actfn", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m actfn",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command")
     check = sub.add_parser("verify", help="verify named activations (default: all)")
     check.add_argument("names", nargs="*", help="activation names or aliases")
-    check.add_argument("--dtypes", nargs="+", default=None,
-                       help="dtypes to test (default: float32 float64)")
+    check.add_argument(
+        "--dtypes", nargs="+", default=None, help="dtypes to test (default: float32 float64)"
+    )
     listing = sub.add_parser("list", help="print the catalogue")
-    listing.add_argument("--markdown", action="store_true",
-                         help="markdown tables (the catalogue and every kink), as in README")
+    listing.add_argument(
+        "--markdown",
+        action="store_true",
+        help="markdown tables (the catalogue and every kink), as in README",
+    )
     args = parser.parse_args(argv)
     if args.command == "list":
         list_table(as_markdown=args.markdown)

@@ -216,8 +216,9 @@ def _wire(name: str, forward: Callable, saves: str | None, backward: Callable) -
 
     def run_forward(options, x, params, aux):
         c = compute_dtype(x.dtype)
-        y = forward(x.astype(c), tuple(jnp.asarray(p).astype(c) for p in params), aux,
-                    **dict(options))
+        y = forward(
+            x.astype(c), tuple(jnp.asarray(p).astype(c) for p in params), aux, **dict(options)
+        )
         return y.astype(x.dtype)
 
     def primal(options, x, params, aux):
@@ -234,8 +235,13 @@ def _wire(name: str, forward: Callable, saves: str | None, backward: Callable) -
         c = compute_dtype(g.dtype)
         if saved is not None:
             saved = saved.astype(c)
-        dx, *dparams = backward(saved, tuple(jnp.asarray(p).astype(c) for p in params), aux,
-                                g.astype(c), **dict(options))
+        dx, *dparams = backward(
+            saved,
+            tuple(jnp.asarray(p).astype(c) for p in params),
+            aux,
+            g.astype(c),
+            **dict(options),
+        )
         dparams = tuple(
             sum_to_shape(jnp.broadcast_to(dp, g.shape), jnp.shape(p)).astype(jnp.result_type(p))
             for dp, p in zip(dparams, params)
@@ -290,20 +296,31 @@ def forward_twin(name: str, run_forward: Callable, fwd: Callable, bwd: Callable)
     return compiled
 
 
-def _front(spec_kwargs: dict, compiled: Callable, check: Callable | None,
-           aliases: dict[str, str], aux_names: tuple[str, ...]) -> Callable:
+def _front(
+    spec_kwargs: dict,
+    compiled: Callable,
+    check: Callable | None,
+    aliases: dict[str, str],
+    aux_names: tuple[str, ...],
+) -> Callable:
     """The public function: bind and check the arguments, then call the compiled function."""
     name = spec_kwargs["name"]
     params: tuple[Param, ...] = spec_kwargs.get("params", ())
     options = spec_kwargs.get("options", ())
     signature = inspect.Signature(
         [inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
-           for p in params]
-        + [inspect.Parameter(o, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d)
-           for o, d in options]
-        + [inspect.Parameter(a, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
-           for a in aux_names]
+        + [
+            inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
+            for p in params
+        ]
+        + [
+            inspect.Parameter(o, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d)
+            for o, d in options
+        ]
+        + [
+            inspect.Parameter(a, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+            for a in aux_names
+        ]
     )
 
     def activation(*args, **kwargs):
@@ -328,8 +345,13 @@ def _front(spec_kwargs: dict, compiled: Callable, check: Callable | None,
         if check is not None:
             # A definition's own checks (axis range, where-mask shape, ...) may normalise the
             # options and auxiliary arrays.
-            opt_dict, aux_dict = check(name, x, dict(zip([p.name for p in params], values)),
-                                       dict(opts), dict(zip(aux_names, aux)))
+            opt_dict, aux_dict = check(
+                name,
+                x,
+                dict(zip([p.name for p in params], values)),
+                dict(opts),
+                dict(zip(aux_names, aux)),
+            )
             opts = tuple(opt_dict.items())
             aux = tuple(aux_dict[a] for a in aux_names)
         return compiled(x, values, aux, opts)
@@ -357,8 +379,9 @@ def _doc(spec: Spec, summary: str, args: str) -> str:
     )
 
 
-def with_jvp(forward: Callable, partials: Callable, saves: str | None, aux: tuple,
-             options: dict) -> Callable:
+def with_jvp(
+    forward: Callable, partials: Callable, saves: str | None, aux: tuple, options: dict
+) -> Callable:
     """`forward(x, *params)` as a `jax.custom_jvp` whose tangent uses the hand-written partials.
 
     The forward pass is what higher-order derivatives differentiate (grad of grad
@@ -418,13 +441,24 @@ def elementwise(
 
     def fwd(x, params, aux_values, **options):
         return with_jvp(forward, partials, spec_kwargs.get("saves", "x"), aux_values, options)(
-            x, *params)
+            x, *params
+        )
 
     def backward(saved, params, aux_values, g, **options):
         return tuple(g * d for d in partials(saved, *params, *aux_values, **options))
 
-    return _register(fwd, backward, summary, args, param_aliases, check, aux, spec_kwargs,
-                     elementwise=True, registered=registered)
+    return _register(
+        fwd,
+        backward,
+        summary,
+        args,
+        param_aliases,
+        check,
+        aux,
+        spec_kwargs,
+        elementwise=True,
+        registered=registered,
+    )
 
 
 def along_axis(
@@ -449,8 +483,7 @@ def along_axis(
     def backward(saved, params, aux_values, g, **options):
         return (vjp(saved, g, *aux_values, **options),)
 
-    return _register(fwd, backward, summary, args, None, check, aux, spec_kwargs,
-                     elementwise=False)
+    return _register(fwd, backward, summary, args, None, check, aux, spec_kwargs, elementwise=False)
 
 
 REGISTRY: dict[str, Spec] = {}
@@ -459,19 +492,32 @@ ALIASES: dict[str, str] = {}
 TWINS: dict[Callable, Callable] = {}
 
 
-def _register(fwd, backward, summary, args, param_aliases, check, aux, spec_kwargs, *,
-              elementwise: bool, registered: bool = True) -> Callable:
+def _register(
+    fwd,
+    backward,
+    summary,
+    args,
+    param_aliases,
+    check,
+    aux,
+    spec_kwargs,
+    *,
+    elementwise: bool,
+    registered: bool = True,
+) -> Callable:
     name = spec_kwargs["name"]
     compiled, twin = _wire(name, fwd, spec_kwargs.get("saves", "x"), backward)
     function = _front(spec_kwargs, compiled, check, param_aliases or {}, aux)
     spec = Spec(function=function, elementwise=elementwise, **spec_kwargs)
     function.__doc__ = _doc(spec, summary, args)
     function.spec = spec
-    forward = _front({**spec_kwargs, "name": f"forward_mode({name})"}, twin, check,
-                     param_aliases or {}, aux)
-    forward.__doc__ = (f"`actfn.{name}` as a `jax.custom_jvp` (for `jax.jvp`, `jax.jacfwd`, "
-                       f"`jax.hessian`), from the same hand-written derivative.\n\n"
-                       + function.__doc__)
+    forward = _front(
+        {**spec_kwargs, "name": f"forward_mode({name})"}, twin, check, param_aliases or {}, aux
+    )
+    forward.__doc__ = (
+        f"`actfn.{name}` as a `jax.custom_jvp` (for `jax.jvp`, `jax.jacfwd`, "
+        f"`jax.hessian`), from the same hand-written derivative.\n\n" + function.__doc__
+    )
     forward.spec = spec
     TWINS[function] = forward
     if registered:
@@ -495,7 +541,9 @@ def check_axis(name: str, x: jax.Array, axis) -> tuple[int, ...]:
     out = []
     for a in axes:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"`actfn.{name}` `axis` must be an int or a tuple of ints, got {axis!r}.")
+            raise TypeError(
+                f"`actfn.{name}` `axis` must be an int or a tuple of ints, got {axis!r}."
+            )
         if not -x.ndim <= a < x.ndim:
             raise ValueError(
                 f"`actfn.{name}` `axis={a}` is out of range for an input of rank {x.ndim}. "

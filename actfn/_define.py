@@ -51,7 +51,7 @@ def define(
         The activation, called as `fn(x, *params)`.
     """
     if saves not in ("x", "y"):
-        raise ValueError(f"`actfn.define` `saves` must be \"x\" or \"y\", got {saves!r}.")
+        raise ValueError(f'`actfn.define` `saves` must be "x" or "y", got {saves!r}.')
     if not callable(forward) or not callable(derivative):
         raise TypeError("`actfn.define` needs a callable `forward` and a callable `derivative`.")
     name = name or getattr(forward, "__name__", "activation")
@@ -74,11 +74,14 @@ def define(
         return slopes
 
     if isinstance(kinks, Mapping):
-        kink_list = tuple(Kink(lambda p, a=float(a): a, lambda p, s=float(s): s,
-                               f"x = {a}: f' = {s}") for a, s in kinks.items())
+        kink_list = tuple(
+            Kink(lambda p, a=float(a): a, lambda p, s=float(s): s, f"x = {a}: f' = {s}")
+            for a, s in kinks.items()
+        )
     else:
-        kink_list = tuple(Kink(lambda p, a=float(a): a, lambda p: None, f"x = {a}")
-                          for a in (kinks or ()))
+        kink_list = tuple(
+            Kink(lambda p, a=float(a): a, lambda p: None, f"x = {a}") for a in (kinks or ())
+        )
     return elementwise(
         name=name,
         summary=f"User-defined activation `{name}`.",

@@ -65,8 +65,7 @@ def _gated(name, gate, gate_derivative, gate_text, paper, use):
     )
 
 
-_SHAZEER = ('Shazeer, 2020, "GLU Variants Improve Transformer", '
-            "https://arxiv.org/abs/2002.05202")
+_SHAZEER = 'Shazeer, 2020, "GLU Variants Improve Transformer", https://arxiv.org/abs/2002.05202'
 
 
 def _sigmoid_derivative(b):
@@ -83,13 +82,36 @@ def _silu_derivative(b):
     return s + (b * t) * s
 
 
-glu = _gated("glu", jax.nn.sigmoid, _sigmoid_derivative, "sigmoid",
-             'Dauphin et al., 2017, "Language Modeling with Gated Convolutional Networks", '
-             "https://arxiv.org/abs/1612.08083",
-             "gated convolutions and feed-forward blocks")
-swiglu = _gated("swiglu", _silu, _silu_derivative, "silu", _SHAZEER,
-                "feed-forward blocks of transformers (LLaMA, PaLM)")
-geglu = _gated("geglu", gelu_exact, gelu_exact_derivative, "gelu", _SHAZEER,
-               "feed-forward blocks of transformers (T5 v1.1, Gemma)")
-reglu = _gated("reglu", lambda b: jnp.maximum(b, 0.0), lambda b: jnp.where(b > 0, 1.0, 0.0),
-               "relu", _SHAZEER, "feed-forward blocks of transformers")
+glu = _gated(
+    "glu",
+    jax.nn.sigmoid,
+    _sigmoid_derivative,
+    "sigmoid",
+    'Dauphin et al., 2017, "Language Modeling with Gated Convolutional Networks", '
+    "https://arxiv.org/abs/1612.08083",
+    "gated convolutions and feed-forward blocks",
+)
+swiglu = _gated(
+    "swiglu",
+    _silu,
+    _silu_derivative,
+    "silu",
+    _SHAZEER,
+    "feed-forward blocks of transformers (LLaMA, PaLM)",
+)
+geglu = _gated(
+    "geglu",
+    gelu_exact,
+    gelu_exact_derivative,
+    "gelu",
+    _SHAZEER,
+    "feed-forward blocks of transformers (T5 v1.1, Gemma)",
+)
+reglu = _gated(
+    "reglu",
+    lambda b: jnp.maximum(b, 0.0),
+    lambda b: jnp.where(b > 0, 1.0, 0.0),
+    "relu",
+    _SHAZEER,
+    "feed-forward blocks of transformers",
+)

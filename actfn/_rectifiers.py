@@ -24,16 +24,20 @@ def _relu_forward(x, negative_slope, max_value, threshold):
     # A zero slope times -inf would be NaN; the limit is 0.
     below = times_gate(x - threshold, negative_slope)
     # `x > t` first and `x < t` second keeps NaN: both comparisons are false, and x - t is NaN.
-    return jnp.where(x > threshold, jnp.minimum(x, max_value),
-                     jnp.where(x == threshold, 0.0, below))
+    return jnp.where(
+        x > threshold, jnp.minimum(x, max_value), jnp.where(x == threshold, 0.0, below)
+    )
 
 
 def _relu_partials(x, negative_slope, max_value, threshold):
     # Keeps x: the parameter derivatives need it (x - threshold), a mask would not do.
     above, below = x > threshold, x < threshold
     right = jnp.where(threshold < max_value, 1.0, 0.0)
-    dx = jnp.where(above, jnp.where(x < max_value, 1.0, 0.0),
-                   jnp.where(below, negative_slope, min_magnitude(negative_slope, right)))
+    dx = jnp.where(
+        above,
+        jnp.where(x < max_value, 1.0, 0.0),
+        jnp.where(below, negative_slope, min_magnitude(negative_slope, right)),
+    )
     d_slope = jnp.where(below, x - threshold, 0.0)
     d_max = jnp.where(above & (x > max_value), 1.0, 0.0)
     d_threshold = jnp.where(below, -negative_slope, 0.0)
@@ -41,8 +45,11 @@ def _relu_partials(x, negative_slope, max_value, threshold):
 
 
 def _relu_reference(x, negative_slope, max_value, threshold):
-    return jnp.where(x > threshold, jnp.minimum(x, max_value),
-                     jnp.where(x < threshold, negative_slope * (x - threshold), 0.0))
+    return jnp.where(
+        x > threshold,
+        jnp.minimum(x, max_value),
+        jnp.where(x < threshold, negative_slope * (x - threshold), 0.0),
+    )
 
 
 relu = elementwise(
@@ -50,22 +57,28 @@ relu = elementwise(
     summary="Rectified linear unit, with Keras' leaky slope, cap and threshold.",
     formula="min(x, max_value) for x > threshold; 0 at x = threshold; "
     "negative_slope * (x - threshold) below",
-    derivative="1 for threshold < x < max_value; 0 above max_value; negative_slope below "
-    "threshold",
+    derivative="1 for threshold < x < max_value; 0 above max_value; negative_slope below threshold",
     output_range=(-math.inf, math.inf),
     forward=_relu_forward,
     partials=_relu_partials,
     reference=_relu_reference,
     saves="x",
-    params=(Param("negative_slope", 0.0), Param("max_value", None, none=math.inf, **_NON_NEGATIVE),
-            Param("threshold", 0.0)),
+    params=(
+        Param("negative_slope", 0.0),
+        Param("max_value", None, none=math.inf, **_NON_NEGATIVE),
+        Param("threshold", 0.0),
+    ),
     param_aliases={"alpha": "negative_slope"},
     kinks=(
-        Kink(lambda p: p["threshold"],
-             lambda p: (p["negative_slope"] if abs(p["negative_slope"]) <= 1 else 1.0)
-             if p["threshold"] < p["max_value"] else 0.0,
-             "x = threshold: f' = negative_slope if |negative_slope| <= 1 else 1 "
-             "(0 by default)"),
+        Kink(
+            lambda p: p["threshold"],
+            lambda p: (
+                (p["negative_slope"] if abs(p["negative_slope"]) <= 1 else 1.0)
+                if p["threshold"] < p["max_value"]
+                else 0.0
+            ),
+            "x = threshold: f' = negative_slope if |negative_slope| <= 1 else 1 (0 by default)",
+        ),
         Kink(lambda p: p["max_value"], lambda p: 0.0, "x = max_value (when given): f' = 0"),
     ),
     trusted=(-1e3, 1e3),
@@ -94,10 +107,13 @@ def _leaky_partials(x, negative_slope):
     return dx, jnp.where(x < 0, x, 0.0)
 
 
-
 def _leaky_kink(slope: str) -> Kink:
-    return Kink(lambda p: 0.0, lambda p: min(p[slope], 1.0, key=abs),
-                f"x = 0: f' = {slope} if |{slope}| <= 1 else 1")
+    return Kink(
+        lambda p: 0.0,
+        lambda p: min(p[slope], 1.0, key=abs),
+        f"x = 0: f' = {slope} if |{slope}| <= 1 else 1",
+    )
+
 
 leaky_relu = elementwise(
     name="leaky_relu",
@@ -196,8 +212,13 @@ rrelu = elementwise(
     aux=("key",),
     check=_rrelu_check,
     params=(Param("lower", 1.0 / 8.0), Param("upper", 1.0 / 3.0)),
-    kinks=(Kink(lambda p: 0.0, lambda p: 0.5 * (p["lower"] + p["upper"]),
-                "x = 0: f' = a (the slope; |a| <= 1)"),),
+    kinks=(
+        Kink(
+            lambda p: 0.0,
+            lambda p: 0.5 * (p["lower"] + p["upper"]),
+            "x = 0: f' = a (the slope; |a| <= 1)",
+        ),
+    ),
     trusted=(-1e3, 1e3),
     use="hidden layers, as a regulariser during training (pass a fresh key each step)",
     initializer=HE,
@@ -224,8 +245,10 @@ relu6 = elementwise(
     partials=lambda y: (jnp.where((y > 0) & (y < 6), 1.0, 0.0),),
     reference=lambda x: jnp.clip(x, 0.0, 6.0),
     saves="y",
-    kinks=(Kink(lambda p: 0.0, lambda p: 0.0, "x = 0: f' = 0"),
-           Kink(lambda p: 6.0, lambda p: 0.0, "x = 6: f' = 0")),
+    kinks=(
+        Kink(lambda p: 0.0, lambda p: 0.0, "x = 0: f' = 0"),
+        Kink(lambda p: 6.0, lambda p: 0.0, "x = 6: f' = 0"),
+    ),
     trusted=(-1e3, 1e3),
     use="hidden layers of mobile nets (bounded for low-precision inference)",
     initializer=HE,
@@ -255,8 +278,13 @@ elu = elementwise(
     reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x) - 1.0)),
     saves="y",
     params=(Param("alpha", 1.0, **_POSITIVE),),
-    kinks=(Kink(lambda p: 0.0, lambda p: min(p["alpha"], 1.0),
-                "x = 0: f' = min(alpha, 1) (a kink only when alpha != 1)"),),
+    kinks=(
+        Kink(
+            lambda p: 0.0,
+            lambda p: min(p["alpha"], 1.0),
+            "x = 0: f' = min(alpha, 1) (a kink only when alpha != 1)",
+        ),
+    ),
     trusted=(-1e3, 700.0),
     use="hidden layers (smooth negative saturation, mean activations near 0)",
     initializer=HE,
@@ -279,8 +307,9 @@ selu = elementwise(
     output_range=(-SELU_SCALE * SELU_ALPHA, math.inf),
     forward=lambda x: SELU_SCALE * jnp.where(x > 0, x, SELU_ALPHA * jnp.expm1(jnp.minimum(x, 0.0))),
     # Keeps y: f'(x) = y + scale * alpha below 0.
-    partials=lambda y: (jnp.where(y > 0, SELU_SCALE,
-                                  jnp.where(y < 0, y + SELU_SCALE * SELU_ALPHA, SELU_SCALE)),),
+    partials=lambda y: (
+        jnp.where(y > 0, SELU_SCALE, jnp.where(y < 0, y + SELU_SCALE * SELU_ALPHA, SELU_SCALE)),
+    ),
     reference=lambda x: SELU_SCALE * jnp.where(x > 0, x, SELU_ALPHA * (jnp.exp(x) - 1.0)),
     saves="y",
     kinks=(Kink(lambda p: 0.0, lambda p: SELU_SCALE, "x = 0: f' = scale (right side)"),),
@@ -320,8 +349,7 @@ celu = elementwise(
     formula="x for x > 0; alpha * (exp(x / alpha) - 1) for x <= 0",
     derivative="1 for x > 0; exp(x / alpha) for x <= 0",
     output_range=(-math.inf, math.inf),
-    forward=lambda x, alpha: jnp.where(x > 0, x,
-                                       alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha)),
+    forward=lambda x, alpha: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha)),
     partials=_celu_partials,
     reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x / alpha) - 1.0)),
     saves="y",
@@ -348,14 +376,22 @@ threshold = elementwise(
     forward=lambda x, t, value: jnp.where(x <= t, value, x),
     # Keeps x: y cannot tell x = value (above the threshold) from the replaced entries.
     # The jump's location has derivative 0 everywhere else, so df/dthreshold = 0.
-    partials=lambda x, t, value: (jnp.where(x > t, 1.0, 0.0), jnp.zeros_like(x),
-                                  jnp.where(x < t, 1.0, 0.0)),
+    partials=lambda x, t, value: (
+        jnp.where(x > t, 1.0, 0.0),
+        jnp.zeros_like(x),
+        jnp.where(x < t, 1.0, 0.0),
+    ),
     reference=lambda x, t, value: jnp.where(x > t, x, value),
     saves="x",
     params=(Param("threshold"), Param("value")),
     param_aliases={"default_value": "value"},
-    kinks=(Kink(lambda p: p["threshold"], lambda p: 0.0,
-                "x = threshold (a jump unless value = threshold): f' = 0"),),
+    kinks=(
+        Kink(
+            lambda p: p["threshold"],
+            lambda p: 0.0,
+            "x = threshold (a jump unless value = threshold): f' = 0",
+        ),
+    ),
     trusted=(-1e3, 1e3),
     use="hidden layers in older nets; masking small activations",
     initializer=HE,
@@ -380,8 +416,10 @@ hard_shrink = elementwise(
     saves="y",
     params=(Param("lambd", 0.5, **_NON_NEGATIVE),),
     aliases=("hardshrink",),
-    kinks=(Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd (a jump): f' = 0"),
-           Kink(lambda p: p["lambd"], lambda p: 0.0, "x = lambd (a jump): f' = 0")),
+    kinks=(
+        Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd (a jump): f' = 0"),
+        Kink(lambda p: p["lambd"], lambda p: 0.0, "x = lambd (a jump): f' = 0"),
+    ),
     trusted=(-1e3, 1e3),
     use="sparse coding and denoising layers",
     initializer=HE,
@@ -401,13 +439,16 @@ soft_shrink = elementwise(
     forward=lambda x, lambd: x - jnp.clip(x, -lambd, lambd),
     # Keeps y: y's sign tells the branch, and y = 0 exactly in the dead zone and at the kinks.
     partials=lambda y, lambd: (jnp.where(y != 0, 1.0, 0.0), -jnp.sign(y)),
-    reference=lambda x, lambd: jnp.where(x > lambd, x - lambd,
-                                         jnp.where(x < -lambd, x + lambd, 0.0)),
+    reference=lambda x, lambd: jnp.where(
+        x > lambd, x - lambd, jnp.where(x < -lambd, x + lambd, 0.0)
+    ),
     saves="y",
     params=(Param("lambd", 0.5, **_NON_NEGATIVE),),
     aliases=("softshrink",),
-    kinks=(Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd: f' = 0"),
-           Kink(lambda p: p["lambd"], lambda p: 0.0, "x = lambd: f' = 0")),
+    kinks=(
+        Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd: f' = 0"),
+        Kink(lambda p: p["lambd"], lambda p: 0.0, "x = lambd: f' = 0"),
+    ),
     trusted=(-1e3, 1e3),
     use="sparse coding (ISTA), denoising, L1 proximal steps",
     initializer=HE,
@@ -435,15 +476,20 @@ hard_tanh = elementwise(
     output_range=(-1.0, 1.0),
     forward=lambda x, lo, hi: jnp.minimum(jnp.maximum(x, lo), hi),
     # Keeps x: y = min_val cannot tell the kink (derivative 0) from the clipped side.
-    partials=lambda x, lo, hi: (jnp.where((x > lo) & (x < hi), 1.0, 0.0),
-                                jnp.where(x < lo, 1.0, 0.0), jnp.where(x > hi, 1.0, 0.0)),
+    partials=lambda x, lo, hi: (
+        jnp.where((x > lo) & (x < hi), 1.0, 0.0),
+        jnp.where(x < lo, 1.0, 0.0),
+        jnp.where(x > hi, 1.0, 0.0),
+    ),
     reference=lambda x, lo, hi: jnp.clip(x, lo, hi),
     saves="x",
     check=_hard_tanh_check,
     params=(Param("min_val", -1.0), Param("max_val", 1.0)),
     aliases=("hardtanh",),
-    kinks=(Kink(lambda p: p["min_val"], lambda p: 0.0, "x = min_val: f' = 0"),
-           Kink(lambda p: p["max_val"], lambda p: 0.0, "x = max_val: f' = 0")),
+    kinks=(
+        Kink(lambda p: p["min_val"], lambda p: 0.0, "x = min_val: f' = 0"),
+        Kink(lambda p: p["max_val"], lambda p: 0.0, "x = max_val: f' = 0"),
+    ),
     trusted=(-1e3, 1e3),
     use="hidden layers of quantised or low-power nets; a cheap tanh",
     initializer="glorot_uniform",

@@ -135,11 +135,16 @@ def register(fn: Callable, name: str, **facts) -> Callable:
     if isinstance(existing, Spec):
         entry = Spec(**{**existing.__dict__, "name": name, "aliases": (), **facts})
     else:
-        entry = Spec(name=name, function=fn, formula=facts.pop("formula", "user-defined"),
-                     derivative=facts.pop("derivative", "user-defined"),
-                     output_range=facts.pop("output_range", (float("-inf"), float("inf"))),
-                     use=facts.pop("use", "user-defined"),
-                     initializer=facts.pop("initializer", "glorot_uniform"),
-                     paper=facts.pop("paper", "user-defined"), **facts)
+        entry = Spec(
+            name=name,
+            function=fn,
+            formula=facts.pop("formula", "user-defined"),
+            derivative=facts.pop("derivative", "user-defined"),
+            output_range=facts.pop("output_range", (float("-inf"), float("inf"))),
+            use=facts.pop("use", "user-defined"),
+            initializer=facts.pop("initializer", "glorot_uniform"),
+            paper=facts.pop("paper", "user-defined"),
+            **facts,
+        )
     add(entry)
     return fn

@@ -176,17 +176,26 @@ hard_sigmoid = elementwise(
     formula="min(max(slope * x + offset, 0), 1); by default relu6(x + 3) / 6",
     derivative="slope where 0 < slope * x + offset < 1, else 0",
     output_range=(0.0, 1.0),
-    forward=lambda x, slope, offset: jnp.minimum(jnp.maximum(_hard_sigmoid_z(x, slope, offset),
-                                                             0.0), 1.0),
+    forward=lambda x, slope, offset: jnp.minimum(
+        jnp.maximum(_hard_sigmoid_z(x, slope, offset), 0.0), 1.0
+    ),
     partials=_hard_sigmoid_partials,
     reference=lambda x, slope, offset: jnp.clip(slope * x + offset, 0.0, 1.0),
     saves="x",
     params=(Param("slope", 1.0 / 6.0), Param("offset", 0.5)),
     aliases=("hardsigmoid",),
-    kinks=(Kink(lambda p: -p["offset"] / p["slope"], lambda p: 0.0,
-                "x = -offset / slope (-3 by default): f' = 0"),
-           Kink(lambda p: (1.0 - p["offset"]) / p["slope"], lambda p: 0.0,
-                "x = (1 - offset) / slope (3 by default): f' = 0")),
+    kinks=(
+        Kink(
+            lambda p: -p["offset"] / p["slope"],
+            lambda p: 0.0,
+            "x = -offset / slope (-3 by default): f' = 0",
+        ),
+        Kink(
+            lambda p: (1.0 - p["offset"]) / p["slope"],
+            lambda p: 0.0,
+            "x = (1 - offset) / slope (3 by default): f' = 0",
+        ),
+    ),
     trusted=(-1e3, 1e3),
     use="gates of mobile nets (a cheap sigmoid)",
     initializer=GLOROT,
@@ -210,8 +219,10 @@ sparse_sigmoid = elementwise(
     partials=lambda y: (jnp.where((y > 0) & (y < 1), 0.5, 0.0),),
     reference=lambda x: jnp.clip(0.5 * (x + 1.0), 0.0, 1.0),
     saves="y",
-    kinks=(Kink(lambda p: -1.0, lambda p: 0.0, "x = -1: f' = 0"),
-           Kink(lambda p: 1.0, lambda p: 0.0, "x = 1: f' = 0")),
+    kinks=(
+        Kink(lambda p: -1.0, lambda p: 0.0, "x = -1: f' = 0"),
+        Kink(lambda p: 1.0, lambda p: 0.0, "x = 1: f' = 0"),
+    ),
     trusted=(-1e3, 1e3),
     use="sparse gates and binary outputs that may be exactly 0 or 1",
     initializer=GLOROT,
@@ -275,14 +286,17 @@ log1mexp = elementwise(
     notes="Defined for x > 0; x = 0 gives -inf and x < 0 gives NaN, as jax.nn.log1mexp.",
 )
 
+
 def _tanh_shrink_coefficients(n: int) -> tuple[float, ...]:
-    """Taylor coefficients c_k of x - tanh(x) = sum_k c_k x^(2k+3), k < n, from Bernoulli numbers."""
+    """Coefficients c_k of x - tanh(x) = sum_{k<n} c_k x^(2k+3), from Bernoulli numbers."""
     bernoulli = [Fraction(1)]
     for m in range(1, 2 * n + 4):
         bernoulli.append(-sum(math.comb(m + 1, j) * bernoulli[j] for j in range(m)) / (m + 1))
     # tanh(x) = sum_{k>=1} 2^(2k) (2^(2k) - 1) B_(2k) x^(2k-1) / (2k)!
-    tanh = [Fraction(4**k * (4**k - 1)) * bernoulli[2 * k] / math.factorial(2 * k)
-            for k in range(1, n + 2)]
+    tanh = [
+        Fraction(4**k * (4**k - 1)) * bernoulli[2 * k] / math.factorial(2 * k)
+        for k in range(1, n + 2)
+    ]
     return tuple(float(-c) for c in tanh[1:])
 
 
@@ -414,7 +428,7 @@ silu = elementwise(
     use="hidden layers of vision and language models",
     initializer=HE,
     paper='Ramachandran et al., 2017, "Searching for Activation Functions", '
-    "https://arxiv.org/abs/1710.05941; Elfwing et al., 2017, \"Sigmoid-Weighted Linear Units "
+    'https://arxiv.org/abs/1710.05941; Elfwing et al., 2017, "Sigmoid-Weighted Linear Units '
     'for Neural Network Function Approximation in Reinforcement Learning", '
     "https://arxiv.org/abs/1702.03118",
     jax_nn="silu",
@@ -472,7 +486,8 @@ gelu = elementwise(
     output_range=(-0.16997120747990523, math.inf),
     forward=_gelu_forward,
     partials=lambda x, approximate: (
-        gelu_tanh_derivative(x) if approximate else gelu_exact_derivative(x),),
+        gelu_tanh_derivative(x) if approximate else gelu_exact_derivative(x),
+    ),
     reference=_gelu_reference,
     saves="x",
     options=(("approximate", False),),
@@ -550,8 +565,10 @@ hard_silu = elementwise(
     reference=lambda x: x * jnp.clip(x + 3.0, 0.0, 6.0) / 6.0,
     saves="x",
     aliases=("hard_swish", "hardswish"),
-    kinks=(Kink(lambda p: -3.0, lambda p: 0.0, "x = -3: f' = 0"),
-           Kink(lambda p: 3.0, lambda p: 1.0, "x = 3: f' = 1")),
+    kinks=(
+        Kink(lambda p: -3.0, lambda p: 0.0, "x = -3: f' = 0"),
+        Kink(lambda p: 3.0, lambda p: 1.0, "x = 3: f' = 1"),
+    ),
     trusted=(-1e3, 1e3),
     use="hidden layers of mobile nets (a cheap swish)",
     initializer=HE,

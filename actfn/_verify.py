@@ -66,8 +66,10 @@ class Check:
     def message(self, function: str) -> str:
         where = ""
         if self.worst_input is not None:
-            where = (f" at x = {self.worst_input!r}: got {self.got!r}, expected {self.expected!r}"
-                     f" (abs error {self.max_abs:.3g}, {self.score:.3g}x the tolerance)")
+            where = (
+                f" at x = {self.worst_input!r}: got {self.got!r}, expected {self.expected!r}"
+                f" (abs error {self.max_abs:.3g}, {self.score:.3g}x the tolerance)"
+            )
         note = f"; {self.note}" if self.note else ""
         return f"{function}: check `{self.name}` failed in {self.dtype}{where}{note}"
 
@@ -93,13 +95,35 @@ class Report:
         return max(found, key=lambda c: (not c.passed, c.score)) if found else None
 
     def __str__(self) -> str:
-        rows = [("check", "dtype", "status", "score", "max abs", "max rel", "worst x", "points",
-                 "skipped", "note")]
+        rows = [
+            (
+                "check",
+                "dtype",
+                "status",
+                "score",
+                "max abs",
+                "max rel",
+                "worst x",
+                "points",
+                "skipped",
+                "note",
+            )
+        ]
         for c in self.checks:
-            rows.append((c.name, c.dtype, "ok" if c.passed else "FAIL", f"{c.score:.3g}",
-                         f"{c.max_abs:.3g}", f"{c.max_rel:.3g}",
-                         "" if c.worst_input is None else f"{c.worst_input:.6g}",
-                         str(c.points), str(c.skipped), c.note))
+            rows.append(
+                (
+                    c.name,
+                    c.dtype,
+                    "ok" if c.passed else "FAIL",
+                    f"{c.score:.3g}",
+                    f"{c.max_abs:.3g}",
+                    f"{c.max_rel:.3g}",
+                    "" if c.worst_input is None else f"{c.worst_input:.6g}",
+                    str(c.points),
+                    str(c.skipped),
+                    c.note,
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = [f"verify {self.function}: {'passed' if self.passed else 'FAILED'}"]
         lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
@@ -143,7 +167,8 @@ def _is_continuous(value) -> bool:
     if isinstance(value, float):
         return True
     return isinstance(value, (np.ndarray, np.generic, jax.Array)) and jnp.issubdtype(
-        np.asarray(value).dtype, jnp.floating)
+        np.asarray(value).dtype, jnp.floating
+    )
 
 
 def _resolve(fn, reference, params, kinks) -> _Target:
@@ -154,8 +179,9 @@ def _resolve(fn, reference, params, kinks) -> _Target:
     if spec is not None:
         values = {**spec.defaults, **dict(spec.options)}
         # Required parameters (prelu's alpha) take the spec's example value.
-        values.update({k: v for k, v in spec.example if values.get(k, None) is
-                       inspect.Parameter.empty})
+        values.update(
+            {k: v for k, v in spec.example if values.get(k, None) is inspect.Parameter.empty}
+        )
         values.update(given)
         missing = [k for k, v in values.items() if v is inspect.Parameter.empty]
         if missing:
@@ -186,15 +212,20 @@ def _resolve(fn, reference, params, kinks) -> _Target:
             pv.update(rounded)
             return [(k.at(pv), k.slope(pv)) for k in _spec.kinks]
     else:
-        fixed = list(kinks.items()) if isinstance(kinks, Mapping) else [
-            (k, None) for k in (kinks or ())]
+        fixed = (
+            list(kinks.items())
+            if isinstance(kinks, Mapping)
+            else [(k, None) for k in (kinks or ())]
+        )
 
         def kink_list(rounded, _fixed=fixed):
             return _fixed
 
     def kinks(rounded, _list=kink_list):
-        return [(float(a), None if s is None else float(s)) for a, s in _list(rounded)
-                if np.isfinite(a)]
+        return [
+            (float(a), None if s is None else float(s)) for a, s in _list(rounded) if np.isfinite(a)
+        ]
+
     return _Target(
         name=name,
         fn=base,
@@ -256,8 +287,9 @@ def _segment_scale(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     return result
 
 
-def _compare(name, dtype, x, got, truth, tol, skip, fd_error=None, scale=None,
-             reference=False) -> Check:
+def _compare(
+    name, dtype, x, got, truth, tol, skip, fd_error=None, scale=None, reference=False
+) -> Check:
     """Judge `got` against `truth` pointwise with the measure of the module docstring.
 
     `reference=True` marks a float64 textbook formula as the truth: its own rounding (about
@@ -292,8 +324,9 @@ def _compare(name, dtype, x, got, truth, tol, skip, fd_error=None, scale=None,
         rel = np.where(use & (truth != 0), err / np.abs(truth), 0.0)
     n = int(use.sum())
     if n == 0:
-        return Check(name, str(dtype), True, points=0, skipped=int(skip.sum()),
-                     note="no points to check")
+        return Check(
+            name, str(dtype), True, points=0, skipped=int(skip.sum()), note="no points to check"
+        )
     i = int(np.argmax(np.where(use, score, -1.0)))
     return Check(
         name=name,
@@ -310,8 +343,13 @@ def _compare(name, dtype, x, got, truth, tol, skip, fd_error=None, scale=None,
     )
 
 
-def _richardson(values: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray,
-                ulps: float = TOL_VALUE, floor: np.ndarray | float = 0.0):
+def _richardson(
+    values: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    h: np.ndarray,
+    ulps: float = TOL_VALUE,
+    floor: np.ndarray | float = 0.0,
+):
     """Central differences at h, h/2, h/4 and two Richardson levels, in float64.
 
     The values are taken to be accurate to `ulps` float64 ulps of (|f| + the largest |f|
@@ -427,9 +465,10 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
         if target.reference is not None:
             ref = jax.jit(target.reference)
             ref_value = np.asarray(ref(x64, *p64))
-            ref_grads = jax.vmap(jax.grad(lambda xi, *p: ref(xi, *p),
-                                          argnums=tuple(range(1 + len(p64)))),
-                                 in_axes=(0,) + (None,) * len(p64))(x64, *p64)
+            ref_grads = jax.vmap(
+                jax.grad(lambda xi, *p: ref(xi, *p), argnums=tuple(range(1 + len(p64)))),
+                in_axes=(0,) + (None,) * len(p64),
+            )(x64, *p64)
             ref_grads = [np.asarray(g) for g in ref_grads]
             # Where the textbook formula overflows (exp(1000)) it is no oracle: those points
             # are left out of the reference checks and counted as skipped.
@@ -437,23 +476,67 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
             for rg in ref_grads:
                 broken |= ~np.isfinite(rg) & np.isfinite(fd)
             in_trust &= ~broken
-            checks.append(_compare("value vs reference", dname, x_np, got["value"], ref_value,
-                                   TOL_VALUE, ~in_trust, reference=True))
-            checks.append(_compare("grad vs reference", dname, x_np, got["dx"], ref_grads[0],
-                                   TOL_GRAD, skip | ~in_trust, reference=True))
+            checks.append(
+                _compare(
+                    "value vs reference",
+                    dname,
+                    x_np,
+                    got["value"],
+                    ref_value,
+                    TOL_VALUE,
+                    ~in_trust,
+                    reference=True,
+                )
+            )
+            checks.append(
+                _compare(
+                    "grad vs reference",
+                    dname,
+                    x_np,
+                    got["dx"],
+                    ref_grads[0],
+                    TOL_GRAD,
+                    skip | ~in_trust,
+                    reference=True,
+                )
+            )
             for n, rg in zip(pnames, ref_grads[1:]):
-                checks.append(_compare(f"grad[{n}] vs reference", dname, x_np, got_p[n], rg,
-                                       TOL_GRAD, skip | ~in_trust, reference=True))
+                checks.append(
+                    _compare(
+                        f"grad[{n}] vs reference",
+                        dname,
+                        x_np,
+                        got_p[n],
+                        rg,
+                        TOL_GRAD,
+                        skip | ~in_trust,
+                        reference=True,
+                    )
+                )
             # The reference itself against finite differences of the reference: a wrong
             # reference is told apart from a wrong derivative.
-            rfd, rfd_err, rrough, _ = _richardson(lambda z: ref(jnp.asarray(z), *p64), x_np, h,
-                                                  floor=np.maximum(np.abs(x_np), 1.0))
-            checks.append(_compare("reference vs finite differences", "float64", x_np,
-                                   ref_grads[0], rfd, TOL_GRAD, skip | rrough | ~in_trust,
-                                   rfd_err, reference=True))
+            rfd, rfd_err, rrough, _ = _richardson(
+                lambda z: ref(jnp.asarray(z), *p64), x_np, h, floor=np.maximum(np.abs(x_np), 1.0)
+            )
+            checks.append(
+                _compare(
+                    "reference vs finite differences",
+                    "float64",
+                    x_np,
+                    ref_grads[0],
+                    rfd,
+                    TOL_GRAD,
+                    skip | rrough | ~in_trust,
+                    rfd_err,
+                    reference=True,
+                )
+            )
 
-        checks.append(_compare("grad vs finite differences", dname, x_np, got["dx"], fd,
-                               TOL_GRAD, skip, fd_err))
+        checks.append(
+            _compare(
+                "grad vs finite differences", dname, x_np, got["dx"], fd, TOL_GRAD, skip, fd_err
+            )
+        )
         for i, n in enumerate(pnames):
             hp = FD_STEP * max(abs(p_np[i]), 1.0) * np.ones_like(x_np)
 
@@ -470,35 +553,77 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
                 return jax.vmap(one)(xs, zs)
 
             pfd, pfd_err, prough, _ = _richardson(along_p, np.full_like(x_np, p_np[i]), hp)
-            checks.append(_compare(f"grad[{n}] vs finite differences", dname, x_np, got_p[n], pfd,
-                                   TOL_GRAD, skip | prough, pfd_err))
+            checks.append(
+                _compare(
+                    f"grad[{n}] vs finite differences",
+                    dname,
+                    x_np,
+                    got_p[n],
+                    pfd,
+                    TOL_GRAD,
+                    skip | prough,
+                    pfd_err,
+                )
+            )
 
         if order >= 2:
-            first = jax.jit(jax.vmap(jax.grad(lambda xi, *p: call(xi, *p)),
-                                     in_axes=(0,) + (None,) * len(p64)))
-            fd2, fd2_err, rough2, _ = _richardson(lambda z: first(jnp.asarray(z), *p64), x_np, h,
-                                                  ulps=TOL_GRAD)
+            first = jax.jit(
+                jax.vmap(jax.grad(lambda xi, *p: call(xi, *p)), in_axes=(0,) + (None,) * len(p64))
+            )
+            fd2, fd2_err, rough2, _ = _richardson(
+                lambda z: first(jnp.asarray(z), *p64), x_np, h, ulps=TOL_GRAD
+            )
             # Where f' itself has a kink (elu at 0, sparse_plus at +-1) f'' is undefined: skip.
             skip2 = skip | rough2
             if target.reference is not None:
-                ref2 = jax.vmap(jax.grad(jax.grad(lambda xi, *p: ref(xi, *p))),
-                                in_axes=(0,) + (None,) * len(p64))(x64, *p64)
-                checks.append(_compare("second order vs reference", dname, x_np, got["d2"],
-                                       np.asarray(ref2), TOL_SECOND, skip2 | ~in_trust, reference=True,
-                                       scale="global"))
-            checks.append(_compare("second order vs finite differences", dname, x_np, got["d2"],
-                                   fd2, TOL_SECOND, skip2, fd2_err, scale="global"))
+                ref2 = jax.vmap(
+                    jax.grad(jax.grad(lambda xi, *p: ref(xi, *p))),
+                    in_axes=(0,) + (None,) * len(p64),
+                )(x64, *p64)
+                checks.append(
+                    _compare(
+                        "second order vs reference",
+                        dname,
+                        x_np,
+                        got["d2"],
+                        np.asarray(ref2),
+                        TOL_SECOND,
+                        skip2 | ~in_trust,
+                        reference=True,
+                        scale="global",
+                    )
+                )
+            checks.append(
+                _compare(
+                    "second order vs finite differences",
+                    dname,
+                    x_np,
+                    got["d2"],
+                    fd2,
+                    TOL_SECOND,
+                    skip2,
+                    fd2_err,
+                    scale="global",
+                )
+            )
 
         checks.append(_kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared))
         # No NaN or inf in the gradient where the true derivative is finite.
         truth_finite = np.isfinite(fd) & ~skip & (np.abs(fd) <= float(jnp.finfo(dtype).max))
         bad = truth_finite & ~np.isfinite(got["dx"])
-        checks.append(Check(
-            "gradient finite", dname, not bad.any(), points=int(truth_finite.sum()),
-            worst_input=float(x_np[bad][0]) if bad.any() else None,
-            got=float(got["dx"][bad][0]) if bad.any() else None,
-            expected=float(fd[bad][0]) if bad.any() else None,
-            score=float(bad.sum()), note=f"{int(bad.sum())} non-finite" if bad.any() else ""))
+        checks.append(
+            Check(
+                "gradient finite",
+                dname,
+                not bad.any(),
+                points=int(truth_finite.sum()),
+                worst_input=float(x_np[bad][0]) if bad.any() else None,
+                got=float(got["dx"][bad][0]) if bad.any() else None,
+                expected=float(fd[bad][0]) if bad.any() else None,
+                score=float(bad.sum()),
+                note=f"{int(bad.sum())} non-finite" if bad.any() else "",
+            )
+        )
     return checks
 
 
@@ -510,56 +635,109 @@ def _kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared) -> Check:
     """
     if undeclared.any():
         xs = x_np[undeclared]
-        return Check("kinks", dname, False, worst_input=float(xs[0]), points=len(kink_points),
-                     score=float(undeclared.sum()),
-                     note=f"{int(undeclared.sum())} point(s) where the function is not "
-                     f"differentiable and no kink is declared, first near x = {xs[0]:.6g}; "
-                     "declare them with `kinks=`")
+        return Check(
+            "kinks",
+            dname,
+            False,
+            worst_input=float(xs[0]),
+            points=len(kink_points),
+            score=float(undeclared.sum()),
+            note=f"{int(undeclared.sum())} point(s) where the function is not "
+            f"differentiable and no kink is declared, first near x = {xs[0]:.6g}; "
+            "declare them with `kinks=`",
+        )
     declared = [(a, s) for a, s in kink_points if s is not None]
     exact = [(a, s) for a, s in declared if float(_np(jnp.asarray(a, dtype=dtype))) == a]
     skipped = len(declared) - len(exact)
     if not exact:
-        return Check("kinks", dname, True, points=0, skipped=skipped,
-                     note="no kinks declared" if not declared else "no kink representable")
+        return Check(
+            "kinks",
+            dname,
+            True,
+            points=0,
+            skipped=skipped,
+            note="no kinks declared" if not declared else "no kink representable",
+        )
     declared = exact
     mode = _x64() if dname == "float64" else jax.enable_x64(False)
     with mode:
         where = jnp.asarray([a for a, _ in declared], dtype=dtype)
-        got = jax.vmap(jax.grad(lambda xi, *p: call(xi, *p)),
-                       in_axes=(0,) + (None,) * len(ps))(where, *ps)
+        got = jax.vmap(jax.grad(lambda xi, *p: call(xi, *p)), in_axes=(0,) + (None,) * len(ps))(
+            where, *ps
+        )
         expected = jnp.asarray([s for _, s in declared], dtype=dtype)
         got_np = _np(got)
         exp_np = _np(expected)
         at = _np(where)
     wrong = got_np != exp_np
     i = int(np.argmax(wrong)) if wrong.any() else 0
-    return Check("kinks", dname, not wrong.any(), max_abs=float(np.max(np.abs(got_np - exp_np))),
-                 worst_input=float(at[i]), got=float(got_np[i]), expected=float(exp_np[i]),
-                 points=len(declared), skipped=skipped, score=float(wrong.sum()),
-                 note="exact derivative at each declared kink")
+    return Check(
+        "kinks",
+        dname,
+        not wrong.any(),
+        max_abs=float(np.max(np.abs(got_np - exp_np))),
+        worst_input=float(at[i]),
+        got=float(got_np[i]),
+        expected=float(exp_np[i]),
+        points=len(declared),
+        skipped=skipped,
+        score=float(wrong.sum()),
+        note="exact derivative at each declared kink",
+    )
 
 
 def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
     """Properties of the backward rule that need no oracle."""
     out = []
-    ok_dtype = (y.dtype == x.dtype and dx.dtype == x.dtype and y.shape == x.shape
-                and dx.shape == x.shape and all(d.dtype == p.dtype for d, p in zip(dps, ps)))
-    out.append(Check("dtype and shape", dname, bool(ok_dtype),
-                     note="" if ok_dtype else f"input {x.dtype}{x.shape}: value "
-                     f"{y.dtype}{y.shape}, gradient {dx.dtype}{dx.shape}, parameter gradients "
-                     f"{[str(d.dtype) for d in dps]} for {[str(p.dtype) for p in ps]}"))
+    ok_dtype = (
+        y.dtype == x.dtype
+        and dx.dtype == x.dtype
+        and y.shape == x.shape
+        and dx.shape == x.shape
+        and all(d.dtype == p.dtype for d, p in zip(dps, ps))
+    )
+    out.append(
+        Check(
+            "dtype and shape",
+            dname,
+            bool(ok_dtype),
+            note=""
+            if ok_dtype
+            else f"input {x.dtype}{x.shape}: value "
+            f"{y.dtype}{y.shape}, gradient {dx.dtype}{dx.shape}, parameter gradients "
+            f"{[str(d.dtype) for d in dps]} for {[str(p.dtype) for p in ps]}",
+        )
+    )
     same = call(x, *ps)
-    out.append(_bitwise("value_and_grad value equals the call", dname, x, y, same,
-                        jax.vmap(jax.value_and_grad(lambda xi: call(xi, *ps)))(x)[0]))
+    out.append(
+        _bitwise(
+            "value_and_grad value equals the call",
+            dname,
+            x,
+            y,
+            same,
+            jax.vmap(jax.value_and_grad(lambda xi: call(xi, *ps)))(x)[0],
+        )
+    )
     primal, vjp = jax.vjp(lambda z, *p: call(z, *p), x, *ps)
     ones = vjp(jnp.ones_like(primal))[0]
     # Where the derivative is infinite (exp overflowing), 0 * inf is NaN in any backward rule.
     finite = np.isfinite(_np(ones))
     zero = vjp(jnp.zeros_like(primal))
-    nonzero = [bool(np.any(np.asarray(z != 0) & finite)) if z.shape == x.shape
-               else bool(np.any(np.asarray(z != 0))) for z in zero]
-    out.append(Check("zero cotangent gives zero", dname, not any(nonzero),
-                     note="" if not any(nonzero) else "the backward rule ignores the cotangent"))
+    nonzero = [
+        bool(np.any(np.asarray(z != 0) & finite))
+        if z.shape == x.shape
+        else bool(np.any(np.asarray(z != 0)))
+        for z in zero
+    ]
+    out.append(
+        Check(
+            "zero cotangent gives zero",
+            dname,
+            not any(nonzero),
+            note="" if not any(nonzero) else "the backward rule ignores the cotangent",
+        )
+    )
     g = jax.random.uniform(jax.random.key(1), x.shape, dtype=x.dtype, minval=-2.0, maxval=2.0)
     scaled = vjp(g)[0]
     eps = float(jnp.finfo(x.dtype).eps)
@@ -572,14 +750,20 @@ def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
         bad = ~(err <= bound) & np.isfinite(b)
     i = int(np.argmax(bad)) if bad.any() else 0
     xf = _np(x)
-    out.append(Check("linear in the cotangent", dname, not bad.any(),
-                     worst_input=float(xf[i]) if bad.any() else None,
-                     got=float(a[i]) if bad.any() else None,
-                     expected=float(b[i]) if bad.any() else None,
-                     points=int(x.size), note="vjp(g) = g * vjp(1) elementwise"))
+    out.append(
+        Check(
+            "linear in the cotangent",
+            dname,
+            not bad.any(),
+            worst_input=float(xf[i]) if bad.any() else None,
+            got=float(a[i]) if bad.any() else None,
+            expected=float(b[i]) if bad.any() else None,
+            points=int(x.size),
+            note="vjp(g) = g * vjp(1) elementwise",
+        )
+    )
     again = vjp(g)[0]
-    det = bool(np.array_equal(_np(scaled),
-                              _np(again), equal_nan=True))
+    det = bool(np.array_equal(_np(scaled), _np(again), equal_nan=True))
     out.append(Check("deterministic", dname, det, note="two backward passes bitwise equal"))
     return out
 
@@ -587,15 +771,24 @@ def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
 def _bitwise(name, dname, x, y, same, from_vag) -> Check:
     a = _np(y)
     b = _np(from_vag)
-    ok = y.dtype == from_vag.dtype and np.array_equal(a, b, equal_nan=True) and np.array_equal(
-        a, _np(same), equal_nan=True)
+    ok = (
+        y.dtype == from_vag.dtype
+        and np.array_equal(a, b, equal_nan=True)
+        and np.array_equal(a, _np(same), equal_nan=True)
+    )
     diff = ~((a == b) | (np.isnan(a) & np.isnan(b)))
     i = int(np.argmax(diff)) if diff.any() else 0
     xf = _np(x)
-    return Check(name, dname, bool(ok), worst_input=float(xf[i]) if not ok else None,
-                 got=float(b[i]) if not ok else None, expected=float(a[i]) if not ok else None,
-                 points=int(x.size),
-                 note="" if ok else "the custom_vjp forward rule returns another value")
+    return Check(
+        name,
+        dname,
+        bool(ok),
+        worst_input=float(xf[i]) if not ok else None,
+        got=float(b[i]) if not ok else None,
+        expected=float(a[i]) if not ok else None,
+        points=int(x.size),
+        note="" if ok else "the custom_vjp forward rule returns another value",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -618,12 +811,21 @@ def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
         (dx,) = vjp(g)
         ok = y.dtype == x.dtype and dx.dtype == x.dtype and dx.shape == x.shape
         checks.append(Check("dtype and shape", dname, bool(ok)))
-        (_, inside), _ = jax.value_and_grad(lambda z: (jnp.vdot(g, call(z)), call(z)),
-                                            has_aux=True)(x)
+        (_, inside), _ = jax.value_and_grad(
+            lambda z: (jnp.vdot(g, call(z)), call(z)), has_aux=True
+        )(x)
         plain = call(x)
-        checks.append(Check("value_and_grad value equals the call", dname,
-                            bool(inside.dtype == plain.dtype and jnp.array_equal(inside, plain)
-                                 and jnp.array_equal(y, plain))))
+        checks.append(
+            Check(
+                "value_and_grad value equals the call",
+                dname,
+                bool(
+                    inside.dtype == plain.dtype
+                    and jnp.array_equal(inside, plain)
+                    and jnp.array_equal(y, plain)
+                ),
+            )
+        )
         (zero,) = vjp(jnp.zeros_like(y))
         checks.append(Check("zero cotangent gives zero", dname, not bool(jnp.any(zero != 0))))
         (again,) = vjp(g)
@@ -650,8 +852,9 @@ def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
 
         def directional(z):
             zs = np.asarray(z).reshape(-1, n)  # one perturbation of coordinate k per row
-            return np.asarray(jax.vmap(lambda r: jnp.vdot(g64, f64(r.reshape(shape))))(
-                jnp.asarray(zs)))
+            return np.asarray(
+                jax.vmap(lambda r: jnp.vdot(g64, f64(r.reshape(shape))))(jnp.asarray(zs))
+            )
 
         offsets = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
         rows = []
@@ -664,29 +867,80 @@ def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
         fd_err = np.abs(r2 - r1) + 16 * np.finfo(np.float64).eps * np.max(np.abs(vals), 0) / h
         flat_skip = np.zeros(n, dtype=bool)
         scale = np.full(n, np.max(np.abs(r2)))
-        checks.append(_compare("vjp vs finite differences", dname, flat, dx_np.reshape(-1), r2,
-                               TOL_GRAD, flat_skip, fd_err, scale=scale))
+        checks.append(
+            _compare(
+                "vjp vs finite differences",
+                dname,
+                flat,
+                dx_np.reshape(-1),
+                r2,
+                TOL_GRAD,
+                flat_skip,
+                fd_err,
+                scale=scale,
+            )
+        )
         if target.reference is not None:
             ref = jax.jit(target.reference)
             ref_y = np.asarray(ref(x64))
             ref_dx = np.asarray(jax.vjp(ref, x64)[1](g64)[0])
             yscale = np.full(ref_y.size, np.max(np.abs(ref_y)))
-            checks.append(_compare("value vs reference", dname, np.arange(ref_y.size), y_np.reshape(-1),
-                                   ref_y.reshape(-1), TOL_VALUE, np.zeros(ref_y.size, bool),
-                                   scale=yscale))
-            checks.append(_compare("vjp vs reference", dname, flat, dx_np.reshape(-1),
-                                   ref_dx.reshape(-1), TOL_GRAD, flat_skip,
-                                   scale=np.full(n, np.max(np.abs(ref_dx)))))
-            checks.append(_compare("reference vs finite differences", "float64", flat,
-                                   np.asarray(jax.vjp(ref, x64)[1](g64)[0]).reshape(-1), r2,
-                                   TOL_GRAD, flat_skip, fd_err, scale=scale))
+            checks.append(
+                _compare(
+                    "value vs reference",
+                    dname,
+                    np.arange(ref_y.size),
+                    y_np.reshape(-1),
+                    ref_y.reshape(-1),
+                    TOL_VALUE,
+                    np.zeros(ref_y.size, bool),
+                    scale=yscale,
+                )
+            )
+            checks.append(
+                _compare(
+                    "vjp vs reference",
+                    dname,
+                    flat,
+                    dx_np.reshape(-1),
+                    ref_dx.reshape(-1),
+                    TOL_GRAD,
+                    flat_skip,
+                    scale=np.full(n, np.max(np.abs(ref_dx))),
+                )
+            )
+            checks.append(
+                _compare(
+                    "reference vs finite differences",
+                    "float64",
+                    flat,
+                    np.asarray(jax.vjp(ref, x64)[1](g64)[0]).reshape(-1),
+                    r2,
+                    TOL_GRAD,
+                    flat_skip,
+                    fd_err,
+                    scale=scale,
+                )
+            )
             if second_np is not None:
                 v64 = jnp.asarray(v_np)
-                ref2 = np.asarray(jax.grad(lambda z: jnp.vdot(
-                    v64, jax.grad(lambda w: jnp.vdot(g64, ref(w)))(z)))(x64))
-                checks.append(_compare("second order vs reference", dname, flat,
-                                       second_np.reshape(-1), ref2.reshape(-1), TOL_SECOND,
-                                       flat_skip, scale=np.full(n, np.max(np.abs(ref2)))))
+                ref2 = np.asarray(
+                    jax.grad(lambda z: jnp.vdot(v64, jax.grad(lambda w: jnp.vdot(g64, ref(w)))(z)))(
+                        x64
+                    )
+                )
+                checks.append(
+                    _compare(
+                        "second order vs reference",
+                        dname,
+                        flat,
+                        second_np.reshape(-1),
+                        ref2.reshape(-1),
+                        TOL_SECOND,
+                        flat_skip,
+                        scale=np.full(n, np.max(np.abs(ref2))),
+                    )
+                )
     return checks
 
 
@@ -734,8 +988,9 @@ def verify(
     for dtype in dtypes:
         dtype = jnp.dtype(dtype)
         if target.elementwise:
-            pts = np.asarray(points if points is not None else default_points(target.domain),
-                             dtype=np.float64).reshape(-1)
+            pts = np.asarray(
+                points if points is not None else default_points(target.domain), dtype=np.float64
+            ).reshape(-1)
             report.checks += _check_elementwise(target, pts, dtype, order)
         else:
             report.checks += _check_axis(target, dtype, order)

@@ -26,7 +26,7 @@ def bound(name: str, params: dict):
     return functools.partial(fn, **params) if params else fn
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def report_for(name: str, params_key: tuple, dtype: str) -> actfn.Report:
     """One verify run per activation, parameter set and dtype, shared by the property tests."""
     return actfn.verify(bound(name, dict(params_key)), dtypes=[dtype], raise_on_failure=False)

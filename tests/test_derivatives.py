@@ -73,8 +73,17 @@ def test_kinks_exact_and_none_undeclared(item, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("item", VARIANTS, ids=variant_id)
 def test_backward_rule_structure(item, dtype):
-    assert_checks(checks(item, dtype, "dtype and shape", "zero cotangent", "linear in",
-                         "deterministic", "gradient finite"))
+    assert_checks(
+        checks(
+            item,
+            dtype,
+            "dtype and shape",
+            "zero cotangent",
+            "linear in",
+            "deterministic",
+            "gradient finite",
+        )
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -136,8 +145,7 @@ def test_vmap_jit_and_scan_agree_with_the_plain_call(item):
     # values to within rounding, not always bit for bit.
     np.testing.assert_allclose(jax.vmap(fn)(x), plain_y, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(jax.vmap(jax.grad(loss))(x), plain_g, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(jax.jit(lambda z: jax.vmap(fn)(z))(x), plain_y, rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(jax.jit(lambda z: jax.vmap(fn)(z))(x), plain_y, rtol=1e-6, atol=1e-6)
 
     def step(carry, xi):
         return carry + jnp.sum(fn(xi)), jax.grad(loss)(xi)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import all_variants, bound, variant_id
+from conftest import bound
 
 import actfn
 from actfn.__main__ import catalogue_rows, kink_rows, markdown, variants
@@ -18,19 +18,98 @@ README = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
 
 # Every activation name of jax.nn, Keras 3 and PyTorch's torch.nn.functional (as spelled there).
 NAMES_PEOPLE_USE = {
-    "jax.nn": ["celu", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish",
-               "hard_tanh", "identity", "leaky_relu", "log1mexp", "log_sigmoid", "log_softmax",
-               "mish", "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign", "softmax",
-               "softplus", "sparse_plus", "sparse_sigmoid", "squareplus", "swish", "tanh"],
-    "keras": ["celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid",
-              "hard_silu", "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid",
-              "log_softmax", "mish", "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink",
-              "softmax", "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax",
-              "squareplus", "swish", "tanh", "tanh_shrink", "threshold"],
-    "torch": ["celu", "elu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish",
-              "hardtanh", "leaky_relu", "logsigmoid", "log_softmax", "mish", "prelu", "relu",
-              "relu6", "rrelu", "selu", "sigmoid", "silu", "softmax", "softmin", "softplus",
-              "softshrink", "softsign", "tanh", "tanhshrink", "threshold"],
+    "jax.nn": [
+        "celu",
+        "elu",
+        "gelu",
+        "glu",
+        "hard_sigmoid",
+        "hard_silu",
+        "hard_swish",
+        "hard_tanh",
+        "identity",
+        "leaky_relu",
+        "log1mexp",
+        "log_sigmoid",
+        "log_softmax",
+        "mish",
+        "relu",
+        "relu6",
+        "selu",
+        "sigmoid",
+        "silu",
+        "soft_sign",
+        "softmax",
+        "softplus",
+        "sparse_plus",
+        "sparse_sigmoid",
+        "squareplus",
+        "swish",
+        "tanh",
+    ],
+    "keras": [
+        "celu",
+        "elu",
+        "exponential",
+        "gelu",
+        "glu",
+        "hard_shrink",
+        "hard_sigmoid",
+        "hard_silu",
+        "hard_swish",
+        "hard_tanh",
+        "leaky_relu",
+        "linear",
+        "log_sigmoid",
+        "log_softmax",
+        "mish",
+        "relu",
+        "relu6",
+        "selu",
+        "sigmoid",
+        "silu",
+        "soft_shrink",
+        "softmax",
+        "softplus",
+        "softsign",
+        "sparse_plus",
+        "sparse_sigmoid",
+        "sparsemax",
+        "squareplus",
+        "swish",
+        "tanh",
+        "tanh_shrink",
+        "threshold",
+    ],
+    "torch": [
+        "celu",
+        "elu",
+        "gelu",
+        "glu",
+        "hardshrink",
+        "hardsigmoid",
+        "hardswish",
+        "hardtanh",
+        "leaky_relu",
+        "logsigmoid",
+        "log_softmax",
+        "mish",
+        "prelu",
+        "relu",
+        "relu6",
+        "rrelu",
+        "selu",
+        "sigmoid",
+        "silu",
+        "softmax",
+        "softmin",
+        "softplus",
+        "softshrink",
+        "softsign",
+        "tanh",
+        "tanhshrink",
+        "threshold",
+    ],
 }
 
 
@@ -54,12 +133,23 @@ def test_every_alias_is_the_same_object_as_its_canonical_function():
 def test_all_names_and_readme_agree():
     names = set(actfn.names())
     aliases = {a for n in names for a in actfn.spec(n).aliases}
-    api = {"define", "deserialize", "forward_mode", "get", "names", "register", "serialize",
-           "spec", "Report", "verify"}
+    api = {
+        "define",
+        "deserialize",
+        "forward_mode",
+        "get",
+        "names",
+        "register",
+        "serialize",
+        "spec",
+        "Report",
+        "verify",
+    }
     assert set(actfn.__all__) == names | aliases | api
     assert len(actfn.__all__) == len(set(actfn.__all__))
-    in_readme = re.findall(r"^\| `(\w+)` \|", README.split("## Catalogue")[1].split("##")[0],
-                           flags=re.M)
+    in_readme = re.findall(
+        r"^\| `(\w+)` \|", README.split("## Catalogue")[1].split("##")[0], flags=re.M
+    )
     assert in_readme == actfn.names()
     assert markdown(catalogue_rows()) in README
     assert markdown(kink_rows()) in README
@@ -122,9 +212,13 @@ def test_config_round_trips_through_json(name):
     saved = json.loads(json.dumps(actfn.serialize(fn)))
     assert saved == config
     restored = actfn.deserialize(saved)
-    x = jnp.linspace(0.1, 3.0, 12).reshape(2, 6) if name == "log1mexp" else jnp.linspace(
-        -3.0, 3.0, 12).reshape(2, 6) if entry.elementwise or name not in (
-        "glu", "swiglu", "geglu", "reglu") else jnp.linspace(-3.0, 3.0, 24).reshape(4, 6)
+    x = (
+        jnp.linspace(0.1, 3.0, 12).reshape(2, 6)
+        if name == "log1mexp"
+        else jnp.linspace(-3.0, 3.0, 12).reshape(2, 6)
+        if entry.elementwise or name not in ("glu", "swiglu", "geglu", "reglu")
+        else jnp.linspace(-3.0, 3.0, 24).reshape(4, 6)
+    )
     np.testing.assert_array_equal(restored(x), fn(x))
 
 
@@ -167,18 +261,24 @@ def test_agrees_with_jax_nn(name):
 def test_softmax_where_mask_like_jax_nn_and_a_fully_masked_row_is_defined():
     x = jnp.asarray(np.random.default_rng(1).normal(size=(3, 5)), dtype=jnp.float32)
     where = jnp.array([[True, False, True, True, False], [False] * 5, [True] * 5])
-    for ours, theirs, empty in ((actfn.softmax, jax.nn.softmax, 0.0),
-                                (actfn.log_softmax, jax.nn.log_softmax, -np.inf)):
+    for ours, theirs, empty in (
+        (actfn.softmax, jax.nn.softmax, 0.0),
+        (actfn.log_softmax, jax.nn.log_softmax, -np.inf),
+    ):
         y = ours(x, where=where)
         ref = theirs(x, where=where)
-        np.testing.assert_allclose(y[0][np.asarray(where[0])], ref[0][np.asarray(where[0])],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            y[0][np.asarray(where[0])], ref[0][np.asarray(where[0])], rtol=1e-6
+        )
         np.testing.assert_allclose(y[2], ref[2], rtol=1e-6)
         assert np.all(np.asarray(y[1]) == empty)
-        g = jax.grad(lambda z, f=ours: jnp.sum(jnp.where(where, f(z, where=where), 0.0)
-                                                * jnp.arange(5.0)))(x)
+        g = jax.grad(
+            lambda z, f=ours: jnp.sum(jnp.where(where, f(z, where=where), 0.0) * jnp.arange(5.0))
+        )(x)
         assert bool(jnp.all(jnp.isfinite(g)))
-        assert np.all(np.asarray(g[1]) == 0.0) and np.all(np.asarray(g[0][~np.asarray(where[0])]) == 0)
+        assert np.all(np.asarray(g[1]) == 0.0) and np.all(
+            np.asarray(g[0][~np.asarray(where[0])]) == 0
+        )
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2, -1, (0, 2), (1, 2)])
@@ -218,10 +318,12 @@ def test_rrelu_with_a_key_draws_slopes_in_range_and_differentiates_through_them(
         dx, dlower, dupper = jax.grad(total, argnums=(0, 1, 2))(x64, 0.1, 0.3)
         np.testing.assert_allclose(dx, actfn.rrelu(x64, 0.1, 0.3, key=key) / x64, rtol=1e-14)
         h = 1e-6
-        np.testing.assert_allclose(dlower, (total(x64, 0.1 + h, 0.3) - total(x64, 0.1 - h, 0.3))
-                                   / (2 * h), rtol=1e-8)
-        np.testing.assert_allclose(dupper, (total(x64, 0.1, 0.3 + h) - total(x64, 0.1, 0.3 - h))
-                                   / (2 * h), rtol=1e-8)
+        np.testing.assert_allclose(
+            dlower, (total(x64, 0.1 + h, 0.3) - total(x64, 0.1 - h, 0.3)) / (2 * h), rtol=1e-8
+        )
+        np.testing.assert_allclose(
+            dupper, (total(x64, 0.1, 0.3 + h) - total(x64, 0.1, 0.3 - h)) / (2 * h), rtol=1e-8
+        )
 
 
 def test_selu_constants_have_full_precision():
@@ -234,8 +336,9 @@ def test_selu_constants_have_full_precision():
 def test_relu_accepts_keras_alpha_spelling():
     x = jnp.linspace(-2.0, 2.0, 9)
     np.testing.assert_array_equal(actfn.relu(x, alpha=0.1), actfn.relu(x, negative_slope=0.1))
-    np.testing.assert_array_equal(actfn.relu(x, alpha=0.0, max_value=None, threshold=0),
-                                  actfn.relu(x))
+    np.testing.assert_array_equal(
+        actfn.relu(x, alpha=0.0, max_value=None, threshold=0), actfn.relu(x)
+    )
     with pytest.raises(TypeError, match="older spelling"):
         actfn.relu(x, alpha=0.1, negative_slope=0.1)
 

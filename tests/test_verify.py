@@ -1,8 +1,8 @@
 """`actfn.verify` and `actfn.define`: wrong derivatives are rejected, correct ones accepted."""
 
 import jax
-import jax.test_util
 import jax.numpy as jnp
+import jax.test_util
 import numpy as np
 import pytest
 
@@ -27,8 +27,14 @@ def swish_reference(x, beta):
 
 
 def make_swish(derivative=swish_derivative, **kwargs):
-    return actfn.define(swish_forward, derivative, name="swish_test", params={"beta": 1.0},
-                        reference=swish_reference, **kwargs)
+    return actfn.define(
+        swish_forward,
+        derivative,
+        name="swish_test",
+        params={"beta": 1.0},
+        reference=swish_reference,
+        **kwargs,
+    )
 
 
 def hand_written(fwd_value, bwd):
@@ -73,9 +79,12 @@ def test_wrong_only_for_large_inputs_is_caught():
 
 
 def test_wrong_sign_on_one_branch_is_caught():
-    wrong_elu = actfn.define(lambda x: jnp.where(x > 0, x, jnp.expm1(jnp.minimum(x, 0.0))),
-                             lambda y: jnp.where(y > 0, 1.0, -(y + 1.0)), saves="y",
-                             kinks={0.0: 1.0})
+    wrong_elu = actfn.define(
+        lambda x: jnp.where(x > 0, x, jnp.expm1(jnp.minimum(x, 0.0))),
+        lambda y: jnp.where(y > 0, 1.0, -(y + 1.0)),
+        saves="y",
+        kinks={0.0: 1.0},
+    )
     message = rejected(wrong_elu, match="grad vs finite differences", points=POINTS)
     assert "at x = -" in message
 
@@ -89,8 +98,9 @@ def test_wrong_parameter_gradient_is_caught():
 
 
 def test_wrong_kink_value_is_caught():
-    relu = actfn.define(lambda x: jnp.maximum(x, 0.0), lambda x: jnp.where(x >= 0, 1.0, 0.0),
-                        kinks={0.0: 0.0})
+    relu = actfn.define(
+        lambda x: jnp.maximum(x, 0.0), lambda x: jnp.where(x >= 0, 1.0, 0.0), kinks={0.0: 0.0}
+    )
     message = rejected(relu, match="`kinks`", points=POINTS)
     assert "at x = 0.0: got 1.0, expected 0.0" in message
 
@@ -123,8 +133,12 @@ def test_gradient_in_the_wrong_dtype_is_caught():
 def test_wrong_reference_is_told_apart_from_a_wrong_derivative():
     # A reference of another function: only the reference checks fail; the derivative agrees
     # with finite differences of the function itself.
-    report = actfn.verify(make_swish(), lambda x, beta: x / (1.0 + jnp.exp(-1.1 * beta * x)),
-                          points=POINTS, raise_on_failure=False)
+    report = actfn.verify(
+        make_swish(),
+        lambda x, beta: x / (1.0 + jnp.exp(-1.1 * beta * x)),
+        points=POINTS,
+        raise_on_failure=False,
+    )
     failed = {c.name for c in report.failures}
     assert "grad vs reference" in failed and "value vs reference" in failed
     assert not {n for n in failed if "finite differences" in n}
@@ -148,8 +162,9 @@ WIDE = np.concatenate([default_points(), [-1e4, -3e3, 3e3, 1e4]])
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32", "float64"])
-@pytest.mark.parametrize("fn", [actfn.silu, actfn.gelu, actfn.tanh, actfn.elu, actfn.softplus],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fn", [actfn.silu, actfn.gelu, actfn.tanh, actfn.elu, actfn.softplus], ids=lambda f: f.__name__
+)
 def test_correct_builtin_is_accepted(fn, dtype):
     report = actfn.verify(fn, dtypes=[dtype], points=WIDE)
     assert report.passed
@@ -225,8 +240,9 @@ def test_register_makes_a_definition_available_by_name():
     assert config == {"name": "swish_registered_in_test", "beta": 2.0}
 
 
-@pytest.mark.parametrize("fn", [actfn.elu, actfn.gelu, actfn.softmax, actfn.glu, actfn.prelu],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fn", [actfn.elu, actfn.gelu, actfn.softmax, actfn.glu, actfn.prelu], ids=lambda f: f.__name__
+)
 def test_forward_mode_twin_agrees_with_reverse_mode(fn):
     twin = actfn.forward_mode(fn)
     args = (0.25,) if fn is actfn.prelu else ()
@@ -258,15 +274,18 @@ def test_notebook_sized_example_define_verify_break():
     swish = actfn.define(
         lambda x, beta: x * jax.nn.sigmoid(beta * x),
         lambda x, beta: swish_derivative(x, beta),
-        name="my_swish", params={"beta": 1.0},
-        reference=lambda x, beta: x / (1.0 + jnp.exp(-beta * x)))
+        name="my_swish",
+        params={"beta": 1.0},
+        reference=lambda x, beta: x / (1.0 + jnp.exp(-beta * x)),
+    )
     assert actfn.verify(swish).passed
 
     def broken(x, beta):
         dx, dbeta = swish_derivative(x, beta)
         return jnp.where(x > 2.0, dx - 0.05, dx), dbeta
 
-    bad = actfn.define(lambda x, beta: x * jax.nn.sigmoid(beta * x), broken, name="my_swish",
-                       params={"beta": 1.0})
+    bad = actfn.define(
+        lambda x, beta: x * jax.nn.sigmoid(beta * x), broken, name="my_swish", params={"beta": 1.0}
+    )
     message = rejected(bad, match="my_swish: check `grad vs finite differences` failed")
     assert float(message.split("at x = ")[1].split(":")[0]) > 2.0
