@@ -166,6 +166,28 @@ def list_table(stream=sys.stdout, as_markdown: bool = False) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip(), file=stream)
 
 
+def _bench(args) -> int:
+    import dataclasses
+    import json
+
+    from actfn import _bench
+
+    try:
+        selected = [spec(n).name for n in args.names] or None
+        rows = _bench.run(selected, sizes=tuple(args.sizes), dtypes=tuple(args.dtypes),
+                          repeats=args.repeats, timing=not args.no_timing, against=args.against)
+    except (ValueError, KeyError) as err:
+        print(f"python -m actfn bench: {err}", file=sys.stderr)
+        return 2
+    print(f"actfn bench on {jax.default_backend()} ({jax.devices()[0].device_kind}); MLP "
+          f"{_bench.MLP_LAYERS}x{_bench.MLP_WIDTH}, batch {_bench.MLP_BATCH}, float32")
+    print(_bench.table(rows))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump([dataclasses.asdict(r) for r in rows], out, indent=1)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m actfn",
@@ -178,6 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument(
         "--dtypes", nargs="+", default=None, help="dtypes to test (default: float32 float64)"
     )
+    bench = sub.add_parser("bench", help="memory, bytes and time against jax.nn")
+    bench.add_argument("names", nargs="*", help="activations (default: all with a jax.nn twin)")
+    bench.add_argument("--against", default="jax.nn", help="the library to compare with")
+    bench.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    bench.add_argument("--sizes", nargs="+", type=int, default=[1 << 16, 1 << 20, 1 << 24],
+                       help="array sizes for the timing (default 2^16 2^20 2^24)")
+    bench.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
+    bench.add_argument("--repeats", type=int, default=15)
+    bench.add_argument("--no-timing", action="store_true", help="only XLA's compiled figures")
     listing = sub.add_parser("list", help="print the catalogue")
     listing.add_argument(
         "--markdown",
@@ -185,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         help="markdown tables (the catalogue and every kink), as in README",
     )
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "list":
         list_table(as_markdown=args.markdown)
         return 0

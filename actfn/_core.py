@@ -234,7 +234,10 @@ def _wire(name: str, forward: Callable, saves: str | None, backward: Callable) -
         saved, params, aux = residuals
         c = compute_dtype(g.dtype)
         if saved is not None:
-            saved = saved.astype(c)
+            # The barrier keeps XLA from merging the backward rule's work with the forward
+            # pass's (the same erfc(x) in both, say): merged, the shared intermediate would be
+            # kept alive from forward to backward, an extra array per layer in training.
+            saved = jax.lax.optimization_barrier(saved).astype(c)
         dx, *dparams = backward(
             saved,
             tuple(jnp.asarray(p).astype(c) for p in params),

@@ -305,7 +305,11 @@ selu = elementwise(
     f"alpha = {SELU_ALPHA!r}, scale = {SELU_SCALE!r}",
     derivative="scale for x > 0; scale * alpha * exp(x) = f(x) + scale * alpha for x < 0",
     output_range=(-SELU_SCALE * SELU_ALPHA, math.inf),
-    forward=lambda x: SELU_SCALE * jnp.where(x > 0, x, SELU_ALPHA * jnp.expm1(jnp.minimum(x, 0.0))),
+    # The scale inside each branch (not outside the where) lets XLA keep only y for the
+    # backward pass: 4 MiB instead of 32 MiB in the README's MLP training step.
+    forward=lambda x: jnp.where(
+        x > 0, SELU_SCALE * x, (SELU_SCALE * SELU_ALPHA) * jnp.expm1(jnp.minimum(x, 0.0))
+    ),
     # Keeps y: f'(x) = y + scale * alpha below 0.
     partials=lambda y: (
         jnp.where(y > 0, SELU_SCALE, jnp.where(y < 0, y + SELU_SCALE * SELU_ALPHA, SELU_SCALE)),

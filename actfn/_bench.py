@@ -1,0 +1,162 @@
+"""The benchmark: training memory, saved residuals, bytes moved and time, actfn against jax.nn.
+
+Memory and bytes come from XLA's compiled figures (`memory_analysis()`, `cost_analysis()`),
+which are deterministic; time is measured interleaved (A B A B ...) in one process and reported
+as the median ratio with its spread, because machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import statistics
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from actfn._registry import names, spec
+
+MLP_WIDTH, MLP_BATCH, MLP_LAYERS = 1024, 512, 8
+FLOOR_BYTES_PER_ELEMENT = 16  # float32 forward+backward: read x and g, write y and dx
+
+
+def counterparts(against: str = "jax.nn") -> dict[str, tuple[Callable, Callable]]:
+    """name -> (actfn function, jax.nn function of the same meaning), for elementwise ones."""
+    if against != "jax.nn":
+        raise ValueError(f"`actfn.bench` compares against `jax.nn` only, got {against!r}.")
+    pairs = {}
+    for name in names():
+        entry = spec(name)
+        if entry.jax_nn and entry.elementwise:
+            theirs = functools.partial(getattr(jax.nn, entry.jax_nn), **dict(entry.jax_nn_kwargs))
+            pairs[name] = (entry.function, theirs)
+    return pairs
+
+
+def _compiled(fn, *shapes):
+    return jax.jit(fn).lower(*shapes).compile()
+
+
+def training_memory(act: Callable, dtype=jnp.float32) -> int:
+    """Temporary bytes of the compiled gradient step of the README's MLP using `act`."""
+
+    def loss(ws, x):
+        h = x
+        for w in ws:
+            h = act(h @ w)
+        return jnp.sum(h * h)
+
+    ws = [jax.ShapeDtypeStruct((MLP_WIDTH, MLP_WIDTH), dtype) for _ in range(MLP_LAYERS)]
+    x = jax.ShapeDtypeStruct((MLP_BATCH, MLP_WIDTH), dtype)
+    return int(_compiled(jax.grad(loss), ws, x).memory_analysis().temp_size_in_bytes)
+
+
+def residual_bytes_per_element(act: Callable, n: int = 4096, dtype=jnp.float32) -> float:
+    """Bytes `jax.vjp` keeps for the backward pass, per input element."""
+    x = jnp.linspace(-3.0, 3.0, n, dtype=dtype)
+    _, vjp = jax.vjp(act, x)
+    leaves = [leaf for leaf in jax.tree_util.tree_leaves(vjp) if hasattr(leaf, "nbytes")]
+    return sum(leaf.nbytes for leaf in leaves if leaf.size >= n) / n
+
+
+def residual_arrays(act: Callable, n: int = 4096, dtype=jnp.float32) -> int:
+    """How many input-sized arrays `jax.vjp` keeps for the backward pass."""
+    x = jnp.linspace(-3.0, 3.0, n, dtype=dtype)
+    _, vjp = jax.vjp(act, x)
+    return sum(1 for leaf in jax.tree_util.tree_leaves(vjp)
+               if hasattr(leaf, "size") and leaf.size >= n)
+
+
+def _fwd_bwd(act):
+    def step(x, g):
+        y, vjp = jax.vjp(act, x)
+        return y, vjp(g)[0]
+
+    return step
+
+
+def bytes_moved_per_element(act: Callable, n: int = 1 << 20, dtype=jnp.float32) -> float:
+    """`cost_analysis()` bytes accessed per element by a jitted forward+backward (y, dx).
+
+    Measured as the difference between 2n and n elements, so that the few bytes of scalar
+    parameters do not count as per-element traffic.
+    """
+
+    def total(size):
+        x = jax.ShapeDtypeStruct((size,), dtype)
+        cost = _compiled(_fwd_bwd(act), x, x).cost_analysis()
+        cost = cost[0] if isinstance(cost, list) else cost
+        return float(cost["bytes accessed"])
+
+    return (total(2 * n) - total(n)) / n
+
+
+def _interleaved(a: Callable, b: Callable, args, repeats: int) -> tuple[float, float]:
+    """Median and spread (IQR) of time(a) / time(b), measured A B A B in one process."""
+    jax.block_until_ready(a(*args))
+    jax.block_until_ready(b(*args))
+    ratios = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(a(*args))
+        t1 = time.perf_counter()
+        jax.block_until_ready(b(*args))
+        t2 = time.perf_counter()
+        ratios.append((t1 - t0) / (t2 - t1))
+    q = np.percentile(ratios, [25, 50, 75])
+    return float(q[1]), float(q[2] - q[0])
+
+
+@dataclasses.dataclass
+class Row:
+    name: str
+    memory_ratio: float
+    memory_mib: float
+    jax_nn_memory_mib: float
+    residual_arrays: int
+    residual_bytes: float
+    bytes_moved: float
+    jax_nn_bytes_moved: float
+    timing: dict = dataclasses.field(default_factory=dict)
+
+
+def run(selected: list[str] | None = None, *, sizes=(1 << 16, 1 << 20), dtypes=("float32",),
+        repeats: int = 15, timing: bool = True, against: str = "jax.nn") -> list[Row]:
+    """Measure every activation with a jax.nn counterpart (or the selected ones)."""
+    pairs = counterparts(against)
+    rows = []
+    for name in selected or list(pairs):
+        ours, theirs = pairs[name]
+        ours_mem, theirs_mem = training_memory(ours), training_memory(theirs)
+        row = Row(name, ours_mem / max(theirs_mem, 1), ours_mem / 2**20, theirs_mem / 2**20,
+                  residual_arrays(ours), residual_bytes_per_element(ours),
+                  bytes_moved_per_element(ours), bytes_moved_per_element(theirs))
+        if timing:
+            for dtype in dtypes:
+                for n in sizes:
+                    x = jax.random.normal(jax.random.key(0), (n,), dtype=dtype)
+                    g = jnp.ones_like(x)
+                    fwd = _interleaved(jax.jit(ours), jax.jit(theirs), (x,), repeats)
+                    both = _interleaved(jax.jit(_fwd_bwd(ours)), jax.jit(_fwd_bwd(theirs)),
+                                        (x, g), repeats)
+                    row.timing[f"{dtype}/{n}"] = {"forward": fwd, "forward+backward": both}
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    """A markdown table of the rows (time: median ratio actfn / jax.nn and its IQR)."""
+    head = ("activation", "train mem actfn/jax.nn", "MiB actfn", "MiB jax.nn", "saved arrays",
+            "saved B/elem", "B moved/elem", "jax.nn B/elem", "fwd+bwd time ratio (IQR)")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        times = "; ".join(f"{k}: {v['forward+backward'][0]:.2f} ({v['forward+backward'][1]:.2f})"
+                          for k, v in r.timing.items())
+        cells = (r.name, f"{r.memory_ratio:.2f}", f"{r.memory_mib:.1f}",
+                 f"{r.jax_nn_memory_mib:.1f}", str(r.residual_arrays), f"{r.residual_bytes:.0f}",
+                 f"{r.bytes_moved:.0f}", f"{r.jax_nn_bytes_moved:.0f}", times or "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
