@@ -22,8 +22,17 @@ _TANH_GELU_K = 0.044715
 
 
 def sigmoid_pair(z):
-    """sigmoid(z) and sigmoid(-z) = 1 - sigmoid(z), each accurate in its own tail."""
-    return jax.nn.sigmoid(z), jax.nn.sigmoid(-z)
+    """sigmoid(z) and sigmoid(-z) = 1 - sigmoid(z), each accurate in its own tail.
+
+    From one exp(-|z|) = e: 1 / (1 + e) and e / (1 + e) are sigmoid(|z|) and sigmoid(-|z|),
+    both to a few ulps; one exp (not two sigmoids) also lets XLA fuse the whole backward pass
+    into one loop (mish: 20 bytes moved per element instead of 32).
+    """
+    e = jnp.exp(-jnp.abs(z))
+    big = 1.0 / (1.0 + e)
+    small = e * big
+    positive = z >= 0
+    return jnp.where(positive, big, small), jnp.where(positive, small, big)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,7 +518,7 @@ gelu = elementwise(
 
 
 def _tanh_softplus(x):
-    """tanh(softplus(x)) and sech(softplus(x))^2, accurate in both tails.
+    """tanh(softplus(x)), sech(softplus(x))^2 and sigmoid(x), accurate in both tails.
 
     With s = sigmoid(x) and t = sigmoid(-x) = exp(-softplus(x)):
     tanh(softplus(x)) = (1 - t^2) / (1 + t^2) = s (1 + t) / (1 + t^2), free of the cancellation
@@ -518,18 +527,20 @@ def _tanh_softplus(x):
     """
     s, t = sigmoid_pair(x)
     q = 1.0 + jnp.square(t)
-    return s * (1.0 + t) / q, 4.0 * jnp.square(t / q)
+    return s * (1.0 + t) / q, 4.0 * jnp.square(t / q), s
 
 
 def _mish_forward(x):
-    return times_gate(x, _tanh_softplus(x)[0])
+    # The limits at -inf and +inf are 0 and inf (x * gate would be -inf * 0 there).  Written
+    # with max rather than `times_gate`, XLA fuses forward and backward into one loop.
+    return jnp.where(jnp.isinf(x), jnp.maximum(x, 0.0), x * _tanh_softplus(x)[0])
 
 
 def _mish_partials(x):
     # Keeps x.  f' = T + x sech^2 sigmoid(x), T = tanh(softplus(x)); at x = +inf the second
     # term is inf * 0, whose limit is 0.
-    tanh_sp, sech2 = _tanh_softplus(x)
-    return (tanh_sp + jnp.where(jnp.isinf(x), 0.0, x * sech2) * jax.nn.sigmoid(x),)
+    tanh_sp, sech2, s = _tanh_softplus(x)
+    return (tanh_sp + jnp.where(jnp.isinf(x), 0.0, x * sech2) * s,)
 
 
 mish = elementwise(

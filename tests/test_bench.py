@@ -46,13 +46,7 @@ def test_one_saved_array_per_activation(name):
     assert _bench.residual_bytes_per_element(ours) == 4 * expected
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="mish moves 32 B/element: "
-                                             "XLA does not fuse its forward and backward into "
-                                             "one loop (an open issue, see the README)"))
-     if n == "mish" else n for n in sorted(PAIRS)],
-)
+@pytest.mark.parametrize("name", sorted(PAIRS))
 def test_bytes_moved_is_within_a_quarter_of_the_floor(name):
     ours, theirs = PAIRS[name]
     moved = _bench.bytes_moved_per_element(ours)
