@@ -174,13 +174,22 @@ def _bench(args) -> int:
 
     try:
         selected = [spec(n).name for n in args.names] or None
-        rows = _bench.run(selected, sizes=tuple(args.sizes), dtypes=tuple(args.dtypes),
-                          repeats=args.repeats, timing=not args.no_timing, against=args.against)
+        rows = _bench.run(
+            selected,
+            sizes=tuple(args.sizes),
+            dtypes=tuple(args.dtypes),
+            repeats=args.repeats,
+            mlp_repeats=args.mlp_repeats,
+            timing=not args.no_timing,
+            against=args.against,
+        )
     except (ValueError, KeyError) as err:
         print(f"python -m actfn bench: {err}", file=sys.stderr)
         return 2
-    print(f"actfn bench on {jax.default_backend()} ({jax.devices()[0].device_kind}); MLP "
-          f"{_bench.MLP_LAYERS}x{_bench.MLP_WIDTH}, batch {_bench.MLP_BATCH}, float32")
+    print(
+        f"actfn bench on {jax.default_backend()} ({jax.devices()[0].device_kind}); MLP "
+        f"{_bench.MLP_LAYERS}x{_bench.MLP_WIDTH}, batch {_bench.MLP_BATCH}, float32"
+    )
     print(_bench.table(rows))
     if args.json:
         with open(args.json, "w") as out:
@@ -204,10 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("names", nargs="*", help="activations (default: all with a jax.nn twin)")
     bench.add_argument("--against", default="jax.nn", help="the library to compare with")
     bench.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
-    bench.add_argument("--sizes", nargs="+", type=int, default=[1 << 16, 1 << 20, 1 << 24],
-                       help="array sizes for the timing (default 2^16 2^20 2^24)")
+    bench.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        default=[1 << 16, 1 << 20, 1 << 24],
+        help="array sizes for the timing (default 2^16 2^20 2^24)",
+    )
     bench.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
     bench.add_argument("--repeats", type=int, default=15)
+    bench.add_argument("--mlp-repeats", type=int, default=5)
     bench.add_argument("--no-timing", action="store_true", help="only XLA's compiled figures")
     listing = sub.add_parser("list", help="print the catalogue")
     listing.add_argument(

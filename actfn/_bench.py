@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import statistics
 import time
 from collections.abc import Callable
 
@@ -66,8 +65,9 @@ def residual_arrays(act: Callable, n: int = 4096, dtype=jnp.float32) -> int:
     """How many input-sized arrays `jax.vjp` keeps for the backward pass."""
     x = jnp.linspace(-3.0, 3.0, n, dtype=dtype)
     _, vjp = jax.vjp(act, x)
-    return sum(1 for leaf in jax.tree_util.tree_leaves(vjp)
-               if hasattr(leaf, "size") and leaf.size >= n)
+    return sum(
+        1 for leaf in jax.tree_util.tree_leaves(vjp) if hasattr(leaf, "size") and leaf.size >= n
+    )
 
 
 def _fwd_bwd(act):
@@ -92,6 +92,21 @@ def bytes_moved_per_element(act: Callable, n: int = 1 << 20, dtype=jnp.float32) 
         return float(cost["bytes accessed"])
 
     return (total(2 * n) - total(n)) / n
+
+
+def mlp_step(act: Callable, dtype=jnp.float32) -> tuple[Callable, tuple]:
+    """The README's MLP gradient step with `act`, jitted, and arguments for it."""
+
+    def loss(ws, x):
+        h = x
+        for w in ws:
+            h = act(h @ w)
+        return jnp.sum(h * h)
+
+    keys = jax.random.split(jax.random.key(0), MLP_LAYERS + 1)
+    ws = [jax.random.normal(k, (MLP_WIDTH, MLP_WIDTH), dtype) / MLP_WIDTH**0.5 for k in keys[1:]]
+    x = jax.random.normal(keys[0], (MLP_BATCH, MLP_WIDTH), dtype)
+    return jax.jit(jax.grad(loss)), (ws, x)
 
 
 def _interleaved(a: Callable, b: Callable, args, repeats: int) -> tuple[float, float]:
@@ -121,42 +136,83 @@ class Row:
     bytes_moved: float
     jax_nn_bytes_moved: float
     timing: dict = dataclasses.field(default_factory=dict)
+    mlp_step: tuple[float, float] | None = None  # time ratio (median, IQR)
 
 
-def run(selected: list[str] | None = None, *, sizes=(1 << 16, 1 << 20), dtypes=("float32",),
-        repeats: int = 15, timing: bool = True, against: str = "jax.nn") -> list[Row]:
+def run(
+    selected: list[str] | None = None,
+    *,
+    sizes=(1 << 16, 1 << 20),
+    dtypes=("float32",),
+    repeats: int = 15,
+    mlp_repeats: int = 5,
+    timing: bool = True,
+    against: str = "jax.nn",
+) -> list[Row]:
     """Measure every activation with a jax.nn counterpart (or the selected ones)."""
     pairs = counterparts(against)
     rows = []
     for name in selected or list(pairs):
         ours, theirs = pairs[name]
         ours_mem, theirs_mem = training_memory(ours), training_memory(theirs)
-        row = Row(name, ours_mem / max(theirs_mem, 1), ours_mem / 2**20, theirs_mem / 2**20,
-                  residual_arrays(ours), residual_bytes_per_element(ours),
-                  bytes_moved_per_element(ours), bytes_moved_per_element(theirs))
+        row = Row(
+            name,
+            ours_mem / max(theirs_mem, 1),
+            ours_mem / 2**20,
+            theirs_mem / 2**20,
+            residual_arrays(ours),
+            residual_bytes_per_element(ours),
+            bytes_moved_per_element(ours),
+            bytes_moved_per_element(theirs),
+        )
         if timing:
             for dtype in dtypes:
                 for n in sizes:
                     x = jax.random.normal(jax.random.key(0), (n,), dtype=dtype)
                     g = jnp.ones_like(x)
                     fwd = _interleaved(jax.jit(ours), jax.jit(theirs), (x,), repeats)
-                    both = _interleaved(jax.jit(_fwd_bwd(ours)), jax.jit(_fwd_bwd(theirs)),
-                                        (x, g), repeats)
+                    both = _interleaved(
+                        jax.jit(_fwd_bwd(ours)), jax.jit(_fwd_bwd(theirs)), (x, g), repeats
+                    )
                     row.timing[f"{dtype}/{n}"] = {"forward": fwd, "forward+backward": both}
+            ours_step, args = mlp_step(ours)
+            theirs_step, _ = mlp_step(theirs)
+            row.mlp_step = _interleaved(ours_step, theirs_step, args, mlp_repeats)
         rows.append(row)
     return rows
 
 
 def table(rows: list[Row]) -> str:
     """A markdown table of the rows (time: median ratio actfn / jax.nn and its IQR)."""
-    head = ("activation", "train mem actfn/jax.nn", "MiB actfn", "MiB jax.nn", "saved arrays",
-            "saved B/elem", "B moved/elem", "jax.nn B/elem", "fwd+bwd time ratio (IQR)")
+    head = (
+        "activation",
+        "train mem actfn/jax.nn",
+        "MiB actfn",
+        "MiB jax.nn",
+        "saved arrays",
+        "saved B/elem",
+        "B moved/elem",
+        "jax.nn B/elem",
+        "MLP step time ratio (IQR)",
+        "fwd+bwd time ratio (IQR)",
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        times = "; ".join(f"{k}: {v['forward+backward'][0]:.2f} ({v['forward+backward'][1]:.2f})"
-                          for k, v in r.timing.items())
-        cells = (r.name, f"{r.memory_ratio:.2f}", f"{r.memory_mib:.1f}",
-                 f"{r.jax_nn_memory_mib:.1f}", str(r.residual_arrays), f"{r.residual_bytes:.0f}",
-                 f"{r.bytes_moved:.0f}", f"{r.jax_nn_bytes_moved:.0f}", times or "-")
+        times = "; ".join(
+            f"{k}: {v['forward+backward'][0]:.2f} ({v['forward+backward'][1]:.2f})"
+            for k, v in r.timing.items()
+        )
+        cells = (
+            r.name,
+            f"{r.memory_ratio:.2f}",
+            f"{r.memory_mib:.1f}",
+            f"{r.jax_nn_memory_mib:.1f}",
+            str(r.residual_arrays),
+            f"{r.residual_bytes:.0f}",
+            f"{r.bytes_moved:.0f}",
+            f"{r.jax_nn_bytes_moved:.0f}",
+            "-" if r.mlp_step is None else f"{r.mlp_step[0]:.2f} ({r.mlp_step[1]:.2f})",
+            times or "-",
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

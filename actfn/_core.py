@@ -541,6 +541,14 @@ def add(spec: Spec) -> None:
 def check_axis(name: str, x: jax.Array, axis) -> tuple[int, ...]:
     """Normalise `axis` (an int or a tuple of ints) or raise a `ValueError` naming the range."""
     axes = axis if isinstance(axis, Sequence) else (axis,)
+    if x.ndim == 0:
+        # jax.nn.softmax returns 1 here, which hides the mistake: Equinox's eqx.nn.MLP applies
+        # `final_activation` to each output neuron separately, so softmax sees scalars.
+        raise ValueError(
+            f"`actfn.{name}` works along an axis, but got a scalar (rank-0 input). If this is "
+            "`eqx.nn.MLP(final_activation=...)`, which applies it to each output separately, "
+            f"apply `actfn.{name}` to the MLP's output instead."
+        )
     out = []
     for a in axes:
         if isinstance(a, bool) or not isinstance(a, (int, np.integer)):

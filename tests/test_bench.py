@@ -11,11 +11,20 @@ from actfn import _bench
 
 PAIRS = _bench.counterparts()
 # Activations whose derivative is a function of the output, where jax.nn's autodiff keeps more.
-OUTPUT_SAVERS = ["elu", "selu", "celu", "softplus", "log_sigmoid", "soft_sign", "squareplus",
-                 "log1mexp", "sparse_plus"]
+OUTPUT_SAVERS = [
+    "elu",
+    "selu",
+    "celu",
+    "softplus",
+    "log_sigmoid",
+    "soft_sign",
+    "squareplus",
+    "log1mexp",
+    "sparse_plus",
+]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def memory(name):
     ours, theirs = PAIRS[name]
     return _bench.training_memory(ours), _bench.training_memory(theirs)
