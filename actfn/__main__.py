@@ -224,6 +224,21 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--repeats", type=int, default=15)
     bench.add_argument("--mlp-repeats", type=int, default=5)
     bench.add_argument("--no-timing", action="store_true", help="only XLA's compiled figures")
+    accuracy = sub.add_parser("accuracy", help="errors in ulps against a 50-digit oracle")
+    accuracy.add_argument(
+        "names",
+        nargs="*",
+        help="activations (default: all with an oracle; gelu_tanh is gelu(approximate=True))",
+    )
+    accuracy.add_argument(
+        "--dtypes", nargs="+", default=["float16", "bfloat16", "float32", "float64"]
+    )
+    accuracy.add_argument("--points", type=int, default=400, help="grid points per dtype")
+    accuracy.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="every finite float16/bfloat16 value (slow: minutes)",
+    )
     listing = sub.add_parser("list", help="print the catalogue")
     listing.add_argument(
         "--markdown",
@@ -233,6 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "accuracy":
+        from actfn import _accuracy
+
+        results = _accuracy.run(
+            args.names or None, tuple(args.dtypes), args.points, args.exhaustive
+        )
+        print(
+            f"actfn accuracy on {jax.default_backend()}: errors against mpmath at "
+            f"{_accuracy.DIGITS} digits, {args.points} points per dtype over its finite range"
+        )
+        print(_accuracy.table(results))
+        return 0
     if args.command == "list":
         list_table(as_markdown=args.markdown)
         return 0

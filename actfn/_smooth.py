@@ -56,13 +56,26 @@ sigmoid = elementwise(
     jax_nn="sigmoid",
 )
 
+
+def accurate_tanh(x):
+    """tanh within 2 ulp in every dtype.
+
+    XLA's float32 tanh is; its float64 tanh is 7 ulp off near saturation, where
+    -expm1(-2a) / (2 + expm1(-2a)), a = |x|, has no cancellation anywhere.
+    """
+    if x.dtype != jnp.float64:
+        return jnp.tanh(x)
+    e = jnp.expm1(-2.0 * jnp.abs(x))
+    return jnp.sign(x) * (-e / (2.0 + e))
+
+
 tanh = elementwise(
     name="tanh",
     summary="Hyperbolic tangent.",
     formula="(exp(x) - exp(-x)) / (exp(x) + exp(-x))",
     derivative="1 - f(x)^2",
     output_range=(-1.0, 1.0),
-    forward=jnp.tanh,
+    forward=accurate_tanh,
     # Keeps y: f' = (1 - y)(1 + y), the factored form keeps its accuracy as |y| -> 1.
     partials=lambda y: ((1.0 - y) * (1.0 + y),),
     reference=lambda x: (jnp.exp(x) - jnp.exp(-x)) / (jnp.exp(x) + jnp.exp(-x)),
@@ -283,10 +296,14 @@ log1mexp = elementwise(
     derivative="1 / expm1(x) = expm1(-f(x))",
     output_range=(-math.inf, 0.0),
     forward=_log1mexp_forward,
-    # Keeps y: 1 - exp(-x) = exp(y), so f' = exp(-x) / exp(y) = expm1(-y).
-    partials=lambda y: (jnp.expm1(-y),),
+    # Keeps x, though f' = expm1(-y) is a function of y: near x = 0, y = log(x) is large, and its
+    # rounding alone makes expm1(-y) |y| eps off (700 ulps at the smallest float64), while
+    # 1 / expm1(x) is accurate everywhere.  Accuracy wins over memory here.
+    # exp(-x) / -expm1(-x) = 1 / expm1(x) without the overflow of expm1(x) for large x (which
+    # would make the second derivative inf / inf).
+    partials=lambda x: (jnp.exp(-x) / -jnp.expm1(-x),),
     reference=lambda x: jnp.log(1.0 - jnp.exp(-x)),
-    saves="y",
+    saves="x",
     trusted=(0.1, 30.0),
     domain=(0.0, math.inf),
     use="log-probabilities: log(1 - p) from log(p) = -x (survival models, discrete flows)",
@@ -324,7 +341,7 @@ def _tanh_shrink_forward(x):
     series = jnp.zeros_like(x)
     for c in reversed(_TANH_SHRINK_SERIES):
         series = series * x2 + c
-    return jnp.where(small, series * x2 * xs, x - jnp.tanh(x))
+    return jnp.where(small, series * x2 * xs, x - accurate_tanh(x))
 
 
 tanh_shrink = elementwise(
@@ -335,7 +352,7 @@ tanh_shrink = elementwise(
     output_range=(-math.inf, math.inf),
     forward=_tanh_shrink_forward,
     # Keeps x: f' = tanh(x)^2 is not a function of y that is cheap to invert.
-    partials=lambda x: (jnp.square(jnp.tanh(x)),),
+    partials=lambda x: (jnp.square(accurate_tanh(x)),),
     reference=lambda x: x - jnp.tanh(x),
     saves="x",
     aliases=("tanhshrink",),
@@ -349,10 +366,15 @@ tanh_shrink = elementwise(
 
 # ---------------------------------------------------------------------------------------------
 def _squareplus_forward(x, b):
-    r = jnp.hypot(x, jnp.sqrt(b))  # sqrt(x^2 + b) without overflowing x^2
-    # For x < 0, (x + r) / 2 cancels; b / (2 (r - x)) is the same number without cancellation.
-    safe = jnp.where(x < 0, r - x, 1.0)
-    return jnp.where(x < 0, 0.5 * b / safe, 0.5 * (x + r))
+    # (x + r) / 2, r = sqrt(x^2 + b), is accurate unless x << -sqrt(b), where it cancels; there
+    # the same number is (b/2) / (r - x).  Beyond 2^60, r is |x| to the dtype's precision (and
+    # x^2 would overflow), so y is x itself on the right and b / (4|x|) on the left.
+    a = jnp.abs(x)
+    r = jnp.where(a > 2.0**60, a, jnp.sqrt(jnp.square(jnp.minimum(a, 2.0**60)) + b))
+    left = x < -jnp.sqrt(b)
+    safe = jnp.where(left, r - x, 1.0)
+    y = jnp.where(left, 0.5 * b / safe, 0.5 * (x + r))
+    return jnp.where(x > 2.0**60, x, y)
 
 
 def _squareplus_partials(y, b):
@@ -450,15 +472,55 @@ silu = elementwise(
 )
 
 
+# (2k - 1)!! (-1)^k: the asymptotic series Phi(x) / phi(x) = (1/|x|) sum_k c_k / x^(2k), x -> -inf.
+_MILLS_SERIES = tuple((-1.0) ** k * math.prod(range(1, 2 * k, 2)) for k in range(9))
+
+
+def _gelu_tail(x):
+    """Where Phi(x) = erfc(-x/sqrt 2)/2 is below the smallest normal, erfc is flushed to 0 while
+    x Phi(x) is still a normal number (x in [-13.2, -13.0] in float32).  There, and below a
+    threshold where the asymptotic series is exact to the dtype (-10 for float32, -30 for
+    float64), Phi = phi * r with the Mills ratio r = (1/|x|) sum_k c_k / x^(2k): returns
+    (use the tail?, phi(x), r)."""
+    threshold = -30.0 if x.dtype == jnp.float64 else -10.0
+    tail = x < threshold
+    xt = jnp.where(tail, x, threshold)  # keeps the untaken branch finite
+    inv2 = 1.0 / jnp.square(xt)
+    series = jnp.zeros_like(xt)
+    for c in reversed(_MILLS_SERIES):
+        series = series * inv2 + c
+    return tail, normal_pdf(x), series / -xt
+
+
+def normal_pdf(x):
+    """exp(-x^2 / 2) / sqrt(2 pi) to a few ulps for large |x|.
+
+    Rounding x^2 costs x^2/2 ulps in exp (40 ulps at x = 13); with x = h + low, h = x rounded
+    to 1/16 (so h^2 is exact), exp(-x^2/2) = exp(-h^2/2) exp(-low (x + h) / 2) has exact
+    arguments but for a small low (x + h).
+    """
+    # Beyond |x| = 40 the density is 0 in float64 too; within, |low (x + h) / 2| <= 1.25.
+    x = jnp.clip(x, -40.0, 40.0)
+    h = jnp.round(x * 16.0) / 16.0
+    low = x - h
+    # e (1 + expm1(d)) rather than e exp(d): XLA folds exp(a) exp(b) into exp(a + b), which
+    # would round the exact argument again.
+    e = jnp.exp(-0.5 * (h * h))
+    return _INV_SQRT_2PI * (e + e * jnp.expm1(-0.5 * (low * (x + h))))
+
+
 def gelu_exact(x):
     # Phi(x) = erfc(-x / sqrt 2) / 2 keeps relative accuracy in the left tail, where
-    # (1 + erf(x / sqrt 2)) / 2 cancels to 0.
-    return times_gate(x, 0.5 * erfc(-x / _SQRT_2))
+    # (1 + erf(x / sqrt 2)) / 2 cancels to 0; the far tail uses the Mills ratio.
+    tail, phi, ratio = _gelu_tail(x)
+    return jnp.where(tail, x * (phi * ratio), times_gate(x, 0.5 * erfc(-x / _SQRT_2)))
 
 
 def gelu_exact_derivative(x):
     # Phi(x) + x phi(x); phi underflows to an exact 0 long before x is large (inf * 0 at inf).
-    return 0.5 * erfc(-x / _SQRT_2) + times_gate(x, _INV_SQRT_2PI * jnp.exp(-0.5 * jnp.square(x)))
+    tail, phi, ratio = _gelu_tail(x)
+    main = 0.5 * erfc(-x / _SQRT_2) + times_gate(x, phi)
+    return jnp.where(tail, phi * (ratio + x), main)
 
 
 def _gelu_tanh_z(x):
@@ -593,9 +655,10 @@ hard_silu = elementwise(
 def _snake_partials(x, a):
     # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.  sin(2ax) is
     # written 2 sin(ax) cos(ax): 2ax overflows to inf (and sin(inf) is NaN) near the largest x.
-    sin = jnp.sin(a * x)
-    s2 = 2.0 * sin * jnp.cos(a * x)
-    return 1.0 + s2, x * s2 / a - jnp.square(sin / a)
+    # f' = 1 + 2 sin cos = (sin + cos)^2: no cancellation where f' is near 0.
+    sin, cos = jnp.sin(a * x), jnp.cos(a * x)
+    s2 = 2.0 * sin * cos
+    return jnp.square(sin + cos), x * s2 / a - jnp.square(sin / a)
 
 
 def _snake_forward(x, a):

@@ -1,0 +1,323 @@
+"""The accuracy harness: values and derivatives against a 50-digit mpmath oracle, in ulps.
+
+`python -m actfn accuracy` measures every elementwise activation on a grid spanning the whole
+finite range of float16, bfloat16, float32 and float64 (bfloat16 exhaustively with
+`--exhaustive`), and reports jax.nn's error on the same points beside actfn's.
+
+Error measures:
+  * values: |got - true| / ulp(true), the ulp taken at max(|true|, smallest normal) so that
+    results below the normal range may be flushed to 0 (XLA does on CPU);
+  * derivatives, strict: the same ulp measure;
+  * derivatives, mixed: |got - true| / (eps * max |true| over the grid), which is what a
+    derivative computed from a saved output can promise in the tails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+try:  # mpmath is a test dependency: the harness needs it, the library does not.
+    import mpmath
+except ImportError:  # pragma: no cover
+    mpmath = None
+
+from actfn._core import compute_dtype
+from actfn._registry import spec
+
+DIGITS = 50
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def _mp():
+    if mpmath is None:
+        raise ImportError('The accuracy harness needs mpmath: pip install -e ".[test]".')
+    mpmath.mp.dps = DIGITS
+    return mpmath
+
+
+def _sig(m, x):
+    return 1 / (1 + m.exp(-x))
+
+
+def _softplus(m, x):
+    return m.log1p(m.exp(x)) if x < 0 else x + m.log1p(m.exp(-x))
+
+
+def _cancelling(m, f, x, order):
+    """f(x) for an f that cancels like x^order near 0: the digits lost are added back."""
+    lost = 0 if x == 0 else max(0, int(-(order - 1) * m.log10(abs(x))) + 5)
+    with m.extradps(lost):  # on top of whatever precision the caller (mpmath.diff) works at
+        return +f(x)
+
+
+def _oracles(m) -> dict[str, Callable]:
+    """50-digit definitions, with the default parameters, of the elementwise activations."""
+    a, s = m.mpf("1.6732632423543772848170429916717"), m.mpf("1.0507009873554804934193349852946")
+    c = m.sqrt(2 / m.pi)
+    return {
+        "sigmoid": lambda x: _sig(m, x),
+        "tanh": m.tanh,
+        "softplus": lambda x: _softplus(m, x),
+        "soft_sign": lambda x: x / (1 + abs(x)),
+        "exponential": m.exp,
+        "elu": lambda x: x if x > 0 else m.expm1(x),
+        "selu": lambda x: s * x if x > 0 else s * a * m.expm1(x),
+        "celu": lambda x: x if x > 0 else m.expm1(x),
+        "log_sigmoid": lambda x: -_softplus(m, -x),
+        "log1mexp": lambda x: m.log(-m.expm1(-x)),
+        "tanh_shrink": lambda x: _cancelling(m, lambda z: z - m.tanh(z), x, 3),
+        # For x < 0 the textbook (x + sqrt(x^2 + 4)) / 2 cancels beyond any fixed precision.
+        "squareplus": lambda x: (
+            (x + m.sqrt(x * x + 4)) / 2 if x >= 0 else 2 / (m.sqrt(x * x + 4) - x)
+        ),
+        "silu": lambda x: x * _sig(m, x),
+        # Beyond |x| = 1e10 (where mpmath's erfc overflows) gelu is x or 0 to any precision.
+        "gelu": lambda x: x * m.erfc(-x / m.sqrt(2)) / 2 if abs(x) < 1e10 else max(x, 0),
+        "mish": lambda x: x * m.tanh(_softplus(m, x)),
+        "snake": lambda x: x + m.sin(x) ** 2,
+        "sparse_plus": lambda x: 0 if x <= -1 else (x if x >= 1 else (x + 1) ** 2 / 4),
+        # gelu(approximate=True)
+        "gelu_tanh": lambda x: x * _sig(m, 2 * c * (x + m.mpf("0.044715") * x**3)),
+    }
+
+
+ORACLE_NAMES = (
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "soft_sign",
+    "exponential",
+    "elu",
+    "selu",
+    "celu",
+    "log_sigmoid",
+    "log1mexp",
+    "tanh_shrink",
+    "squareplus",
+    "silu",
+    "gelu",
+    "mish",
+    "snake",
+    "sparse_plus",
+)
+
+
+def grid(dtype: str, count: int = 400, exhaustive: bool = False) -> np.ndarray:
+    """Points of the dtype spanning its whole finite range: both signs, log-spaced magnitudes
+    from the smallest subnormal to the largest finite, and 0.  bfloat16 can be exhaustive."""
+    dt = jnp.dtype(dtype)
+    info = jnp.finfo(dt)
+    if exhaustive and dt.itemsize == 2:
+        bits = np.arange(0, 1 << 16, dtype=np.uint16)
+        values = bits.view(np.dtype(dt)).astype(np.float64)
+        return np.unique(values[np.isfinite(values)])
+    tiny_sub = float(info.smallest_subnormal)
+    top = float(info.max)
+    with np.errstate(over="ignore"):  # exp2 of log2(max) may round past max
+        mags = np.exp2(np.linspace(np.log2(tiny_sub), np.log2(top), count // 2))
+    mags[-1] = top
+    dense = np.linspace(-20.0, 20.0, count // 4)
+    pts = np.concatenate([mags, -mags, dense, [0.0]]).astype(dt).astype(np.float64)
+    return np.unique(pts[np.isfinite(pts)])
+
+
+def _ulp(value: np.ndarray, dtype) -> np.ndarray:
+    info = jnp.finfo(dtype)
+    mag = np.maximum(np.abs(value), float(info.tiny))
+    exponent = np.floor(np.log2(mag))
+    return np.exp2(exponent - (info.nmant))
+
+
+@dataclasses.dataclass
+class Result:
+    name: str
+    dtype: str
+    value_max_ulp: float
+    value_median_ulp: float
+    jax_nn_value_max_ulp: float | None
+    deriv_max_ulp: float
+    deriv_max_mixed: float
+    jax_nn_deriv_max_mixed: float | None
+    saves: str | None
+    points: int
+    worst_value_x: float = math.nan
+    worst_deriv_x: float = math.nan
+
+
+def _real(m, v) -> float:
+    """A float, +-inf, or NaN where the true value is not real (log1mexp of x < 0)."""
+    if isinstance(v, m.mpc) or m.isnan(v):
+        return math.nan
+    return float(v) if m.isfinite(v) else (math.inf if v > 0 else -math.inf)
+
+
+@functools.cache
+def _truth(name: str, points: tuple) -> tuple[np.ndarray, np.ndarray]:
+    m = _mp()
+    f = _oracles(m)[name]
+    values, derivs = [], []
+    for p in points:
+        x = m.mpf(p)
+        try:
+            v = f(x)
+            # A step relative to |x| (an absolute one vanishes next to x = 1e300, and straddles
+            # 0 next to x = 1e-300), one-sided away from 0, with the digits that a tiny x needs
+            # for f(x + x t) - f(x) to be resolved.
+            scale = abs(x) if x != 0 else m.mpf(1)
+            direction = 1 if x > 0 else (-1 if x < 0 else 0)
+            extra = 0 if scale >= 1 else int(-m.log10(scale)) + 10
+            with m.extradps(extra):
+                d = m.diff(lambda t, x=x, s=scale: f(x + s * t), 0, direction=direction) / scale
+        except (ValueError, ZeroDivisionError):
+            v, d = m.nan, m.nan
+        values.append(_real(m, v))
+        derivs.append(_real(m, d))
+    return np.array(values), np.array(derivs)
+
+
+def measure(
+    name: str, dtype: str, points: np.ndarray | None = None, against_jax_nn: bool = True
+) -> Result:
+    """actfn's (and jax.nn's) value and derivative errors for one activation and dtype."""
+    entry = spec("gelu" if name == "gelu_tanh" else name)
+    fn = (
+        functools.partial(entry.function, approximate=True)
+        if name == "gelu_tanh"
+        else (entry.function)
+    )
+    pts = grid(dtype) if points is None else np.asarray(points, dtype=np.float64)
+    lo, hi = entry.domain
+    pts = pts[(pts > lo) & (pts < hi)]
+    # Where the derivative is wanted with mpmath.diff, points near kinks are left out.
+    # XLA may flush subnormal inputs to zero on CPU (some kernels do, tanh does not): for those
+    # the result is judged against the truth at the input and at 0, whichever is closer.
+    # (float16 and bfloat16 are computed in float32, so it is float32's threshold for them.)
+    seen = np.where(np.abs(pts) < float(jnp.finfo(compute_dtype(dtype)).tiny), 0.0, pts)
+    true_v, true_d = _truth(name, tuple(pts.tolist()))
+    flushed_v, flushed_d = _truth(name, tuple(seen.tolist()))
+    # At a kink the derivative is the documented one-sided value, not the oracle's average.
+    pv = {p.name: p.none if p.default is None else p.default for p in entry.params}
+    at_kink = np.zeros(pts.shape, bool)
+    for kink in entry.kinks:
+        at_kink |= seen == kink.at(pv)
+    true_d = np.where(at_kink, np.nan, true_d)
+    flushed_d = np.where(at_kink, np.nan, flushed_d)
+    # A flushed input on the edge of the domain (log1mexp at 0): the derivative is its limit.
+    flushed_d = np.where(np.isnan(flushed_d) & (seen == lo), np.inf, flushed_d)
+    with jax.enable_x64(dtype == "float64"):
+        x = jnp.asarray(pts, dtype=dtype)
+        got_v = np.asarray(fn(x), dtype=np.float64)
+        got_d = np.asarray(jax.vmap(jax.grad(fn))(x), dtype=np.float64)
+        theirs = None
+        if against_jax_nn and entry.jax_nn:
+            jfn = functools.partial(
+                getattr(jax.nn, entry.jax_nn),
+                **(
+                    {"approximate": name == "gelu_tanh"}
+                    if entry.jax_nn == "gelu"
+                    else dict(entry.jax_nn_kwargs)
+                ),
+            )
+            theirs = (
+                np.asarray(jfn(x), dtype=np.float64),
+                np.asarray(jax.vmap(jax.grad(jfn))(x), dtype=np.float64),
+            )
+    info = jnp.finfo(dtype)
+    tv, td = true_v, true_d
+    ok_v, ok_d = ~np.isnan(tv), ~np.isnan(td)
+    in_range = ok_d & (np.abs(td) <= float(info.max))
+    scale = np.max(np.abs(td[in_range])) if in_range.any() else 1.0
+
+    tiny = float(info.tiny)
+
+    big = float(info.max)
+
+    def value_ulps(got):
+        return np.minimum(_value_ulps(got, tv), _value_ulps(got, flushed_v))
+
+    def _value_ulps(got, tv):
+        with np.errstate(invalid="ignore", over="ignore"):
+            e = np.abs(got - tv) / _ulp(tv, dtype)
+            # A true value below the smallest normal may be returned as 0 (flushed).
+            e = np.where((np.abs(tv) < tiny) & (got == 0), 0.0, e)
+            # Beyond the largest finite number the right answer is that number or infinity,
+            # with the true value's sign.
+            beyond = np.abs(tv) > big
+            saturated = (np.sign(got) == np.sign(tv)) & (np.abs(got) >= big)
+            e = np.where(beyond, np.where(saturated, 0.0, np.inf), e)
+        return np.where(np.isnan(e), np.inf, e)[ok_v]
+
+    def deriv(got):
+        (s1, m1), (s2, m2) = _deriv(got, td), _deriv(got, flushed_d)
+        return np.minimum(s1, s2), np.minimum(m1, m2)
+
+    def _deriv(got, td):
+        with np.errstate(invalid="ignore", over="ignore"):
+            strict = np.abs(got - td) / _ulp(td, dtype)
+            # A true derivative below the smallest normal may be returned as 0 (flushed).
+            strict = np.where((np.abs(td) < tiny) & (got == 0), 0.0, strict)
+            mixed = np.abs(got - td) / (float(info.eps) * scale)
+            beyond = np.abs(td) > big
+            saturated = (np.sign(got) == np.sign(td)) & (np.abs(got) >= big)
+            strict = np.where(beyond, np.where(saturated, 0.0, np.inf), strict)
+            mixed = np.where(beyond, np.where(saturated, 0.0, np.inf), mixed)
+        return (
+            np.where(np.isnan(strict), np.inf, strict)[ok_d],
+            np.where(np.isnan(mixed), np.inf, mixed)[ok_d],
+        )
+
+    v = value_ulps(got_v)
+    ds, dm = deriv(got_d)
+    worst_value_x = float(pts[ok_v][np.argmax(v)]) if v.size else math.nan
+    worst_deriv_x = float(pts[ok_d][np.argmax(dm)]) if dm.size else math.nan
+    return Result(
+        name=name,
+        dtype=dtype,
+        value_max_ulp=float(np.max(v)),
+        value_median_ulp=float(np.median(v)),
+        jax_nn_value_max_ulp=None if theirs is None else float(np.max(value_ulps(theirs[0]))),
+        deriv_max_ulp=float(np.max(ds)),
+        deriv_max_mixed=float(np.max(dm)),
+        jax_nn_deriv_max_mixed=None if theirs is None else float(np.max(deriv(theirs[1])[1])),
+        saves=entry.saves,
+        points=int(ok_v.sum()),
+        worst_value_x=worst_value_x,
+        worst_deriv_x=worst_deriv_x,
+    )
+
+
+def run(names=None, dtypes=DTYPES, count: int = 400, exhaustive: bool = False) -> list[Result]:
+    """The accuracy table: every activation with an oracle, every dtype."""
+    results = []
+    for name in names or (*ORACLE_NAMES, "gelu_tanh"):
+        for dtype in dtypes:
+            results.append(measure(name, dtype, grid(dtype, count, exhaustive)))
+    return results
+
+
+def table(results: list[Result]) -> str:
+    """A markdown table: value and derivative errors, actfn beside jax.nn."""
+
+    def fmt(v):
+        return "-" if v is None else (f"{v:.3g}" if math.isfinite(v) else "inf")
+
+    lines = [
+        "| activation | dtype | value max ulp | value median ulp | jax.nn value max ulp "
+        "| derivative max ulp | derivative mixed | jax.nn derivative mixed | saves |",
+        "|" + "---|" * 9,
+    ]
+    for r in results:
+        lines.append(
+            f"| `{r.name}` | {r.dtype} | {fmt(r.value_max_ulp)} | "
+            f"{fmt(r.value_median_ulp)} | {fmt(r.jax_nn_value_max_ulp)} | "
+            f"{fmt(r.deriv_max_ulp)} | {fmt(r.deriv_max_mixed)} | "
+            f"{fmt(r.jax_nn_deriv_max_mixed)} | {r.saves} |"
+        )
+    return "\n".join(lines)
