@@ -513,7 +513,8 @@ def gelu_exact(x):
     # Phi(x) = erfc(-x / sqrt 2) / 2 keeps relative accuracy in the left tail, where
     # (1 + erf(x / sqrt 2)) / 2 cancels to 0; the far tail uses the Mills ratio.
     tail, phi, ratio = _gelu_tail(x)
-    return jnp.where(tail, x * (phi * ratio), times_gate(x, 0.5 * erfc(-x / _SQRT_2)))
+    # (x phi) r, not x (phi r): phi r = Phi is subnormal (flushed) where x Phi is not.
+    return jnp.where(tail, (x * phi) * ratio, times_gate(x, 0.5 * erfc(-x / _SQRT_2)))
 
 
 def gelu_exact_derivative(x):
