@@ -43,7 +43,7 @@ TRADE_OFFS = {("soft_sign", "float32"), ("selu", "float32")}
 OPEN = {("gelu", "float32"), ("gelu", "float64")}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def result(name, dtype):
     return _accuracy.measure(name, dtype, _accuracy.grid(dtype, POINTS))
 
