@@ -513,8 +513,10 @@ def gelu_exact(x):
     # Phi(x) = erfc(-x / sqrt 2) / 2 keeps relative accuracy in the left tail, where
     # (1 + erf(x / sqrt 2)) / 2 cancels to 0; the far tail uses the Mills ratio.
     tail, phi, ratio = _gelu_tail(x)
-    # (x phi) r, not x (phi r): phi r = Phi is subnormal (flushed) where x Phi is not.
-    return jnp.where(tail, (x * phi) * ratio, times_gate(x, 0.5 * erfc(-x / _SQRT_2)))
+    # (x phi) r, not x (phi r): phi r = Phi is subnormal (flushed) where x Phi is not.  x is
+    # clipped where phi is 0 anyway, so that -inf gives the limit 0, not -inf * 0.
+    near = jnp.maximum(x, -40.0)
+    return jnp.where(tail, (near * phi) * ratio, times_gate(x, 0.5 * erfc(-x / _SQRT_2)))
 
 
 def gelu_exact_derivative(x):

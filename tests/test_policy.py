@@ -189,8 +189,8 @@ def _finite_derivative_expected(name, x, dtype):
     diverges at 0)."""
     if name == "exponential":
         return x < np.log(float(jnp.finfo(dtype).max))
-    if name == "log1mexp":
-        return x > 1e-30
+    if name == "log1mexp":  # f'(x) = 1 / expm1(x) overflows the dtype as x -> 0
+        return x > 1.01 / float(jnp.finfo(dtype).max)
     return np.ones(x.shape, bool)
 
 
