@@ -58,7 +58,7 @@ relu = elementwise(
     formula="min(x, max_value) for x > threshold; 0 at x = threshold; "
     "negative_slope * (x - threshold) below",
     derivative="1 for threshold < x < max_value; 0 above max_value; negative_slope below threshold",
-    output_range=(-math.inf, math.inf),
+    output_range=(0.0, math.inf),
     forward=_relu_forward,
     partials=_relu_partials,
     reference=_relu_reference,
@@ -270,7 +270,7 @@ elu = elementwise(
     summary="Exponential linear unit.",
     formula="x for x > 0; alpha * (exp(x) - 1) for x <= 0",
     derivative="1 for x > 0; alpha * exp(x) = f(x) + alpha for x < 0",
-    output_range=(-math.inf, math.inf),
+    output_range=(-1.0, math.inf),
     # expm1 keeps the relative accuracy of alpha * (exp(x) - 1) near 0; min(x, 0) keeps exp from
     # overflowing on the branch that is not taken.
     forward=lambda x, alpha: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0))),
@@ -352,7 +352,7 @@ celu = elementwise(
     summary="Continuously differentiable exponential linear unit.",
     formula="x for x > 0; alpha * (exp(x / alpha) - 1) for x <= 0",
     derivative="1 for x > 0; exp(x / alpha) for x <= 0",
-    output_range=(-math.inf, math.inf),
+    output_range=(-1.0, math.inf),
     forward=lambda x, alpha: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha)),
     partials=_celu_partials,
     reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x / alpha) - 1.0)),
