@@ -35,7 +35,7 @@ def _worst(report: Report, keep) -> str:
         return "-"
     if all(c.points == 0 and c.passed for c in found):
         return "none"
-    worst = max(found, key=lambda c: (not c.passed, c.score))
+    worst = report.worst(keep)
     return f"{worst.score:.2g}" + ("" if worst.passed else " FAIL")
 
 

@@ -239,6 +239,14 @@ def measure(
 
     big = float(info.max)
 
+    def saturate(error, got, truth):
+        # Beyond the largest finite number the right answer is that number or infinity, with
+        # the true value's sign: no error if got is one of them, infinite otherwise.
+        with np.errstate(invalid="ignore"):
+            beyond = np.abs(truth) > big
+            saturated = (np.sign(got) == np.sign(truth)) & (np.abs(got) >= big)
+        return np.where(beyond, np.where(saturated, 0.0, np.inf), error)
+
     def value_ulps(got):
         return np.minimum(_value_ulps(got, tv), _value_ulps(got, flushed_v))
 
@@ -247,11 +255,7 @@ def measure(
             e = np.abs(got - tv) / _ulp(tv, dtype)
             # A true value below the smallest normal may be returned as 0 (flushed).
             e = np.where((np.abs(tv) < tiny) & (got == 0), 0.0, e)
-            # Beyond the largest finite number the right answer is that number or infinity,
-            # with the true value's sign.
-            beyond = np.abs(tv) > big
-            saturated = (np.sign(got) == np.sign(tv)) & (np.abs(got) >= big)
-            e = np.where(beyond, np.where(saturated, 0.0, np.inf), e)
+            e = saturate(e, got, tv)
         return np.where(np.isnan(e), np.inf, e)[ok_v]
 
     def deriv(got):
@@ -264,10 +268,7 @@ def measure(
             # A true derivative below the smallest normal may be returned as 0 (flushed).
             strict = np.where((np.abs(td) < tiny) & (got == 0), 0.0, strict)
             mixed = np.abs(got - td) / (float(info.eps) * scale)
-            beyond = np.abs(td) > big
-            saturated = (np.sign(got) == np.sign(td)) & (np.abs(got) >= big)
-            strict = np.where(beyond, np.where(saturated, 0.0, np.inf), strict)
-            mixed = np.where(beyond, np.where(saturated, 0.0, np.inf), mixed)
+            strict, mixed = saturate(strict, got, td), saturate(mixed, got, td)
         return (
             np.where(np.isnan(strict), np.inf, strict)[ok_d],
             np.where(np.isnan(mixed), np.inf, mixed)[ok_d],

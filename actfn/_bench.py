@@ -39,8 +39,8 @@ def _compiled(fn, *shapes):
     return jax.jit(fn).lower(*shapes).compile()
 
 
-def training_memory(act: Callable, dtype=jnp.float32) -> int:
-    """Temporary bytes of the compiled gradient step of the README's MLP using `act`."""
+def mlp_loss(act: Callable) -> Callable:
+    """The loss of the README's MLP: `MLP_LAYERS` square layers, each followed by `act`."""
 
     def loss(ws, x):
         h = x
@@ -48,9 +48,15 @@ def training_memory(act: Callable, dtype=jnp.float32) -> int:
             h = act(h @ w)
         return jnp.sum(h * h)
 
+    return loss
+
+
+def training_memory(act: Callable, dtype=jnp.float32) -> int:
+    """Temporary bytes of the compiled gradient step of the README's MLP using `act`."""
+
     ws = [jax.ShapeDtypeStruct((MLP_WIDTH, MLP_WIDTH), dtype) for _ in range(MLP_LAYERS)]
     x = jax.ShapeDtypeStruct((MLP_BATCH, MLP_WIDTH), dtype)
-    return int(_compiled(jax.grad(loss), ws, x).memory_analysis().temp_size_in_bytes)
+    return int(_compiled(jax.grad(mlp_loss(act)), ws, x).memory_analysis().temp_size_in_bytes)
 
 
 def residual_bytes_per_element(act: Callable, n: int = 4096, dtype=jnp.float32) -> float:
@@ -97,16 +103,10 @@ def bytes_moved_per_element(act: Callable, n: int = 1 << 20, dtype=jnp.float32) 
 def mlp_step(act: Callable, dtype=jnp.float32) -> tuple[Callable, tuple]:
     """The README's MLP gradient step with `act`, jitted, and arguments for it."""
 
-    def loss(ws, x):
-        h = x
-        for w in ws:
-            h = act(h @ w)
-        return jnp.sum(h * h)
-
     keys = jax.random.split(jax.random.key(0), MLP_LAYERS + 1)
     ws = [jax.random.normal(k, (MLP_WIDTH, MLP_WIDTH), dtype) / MLP_WIDTH**0.5 for k in keys[1:]]
     x = jax.random.normal(keys[0], (MLP_BATCH, MLP_WIDTH), dtype)
-    return jax.jit(jax.grad(loss)), (ws, x)
+    return jax.jit(jax.grad(mlp_loss(act))), (ws, x)
 
 
 def _interleaved(a: Callable, b: Callable, args, repeats: int) -> tuple[float, float]:
