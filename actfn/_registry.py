@@ -90,10 +90,11 @@ def _json_value(name: str, key: str, value: Any):
     )
 
 
-def _registered_name(fn: Callable) -> str | None:
+def registered(fn: Callable) -> Spec | None:
+    """The registry's entry for exactly this function object, if it has one."""
     for entry in REGISTRY.values():
         if entry.function is fn:
-            return entry.name
+            return entry
     return None
 
 
@@ -108,12 +109,13 @@ def serialize(fn: Callable) -> dict:
                 f"arguments {fn.args!r}. Use `functools.partial(fn, alpha=...)`."
             )
         target, keywords = fn.func, dict(fn.keywords)
-    name = _registered_name(target)
-    if name is None:
+    entry = registered(target)
+    if entry is None:
         raise ValueError(
             f"`actfn.serialize` does not know the function {fn!r}. Register it first with "
             "`actfn.register(fn, name)`."
         )
+    name = entry.name
     return {"name": name, **{k: _json_value(name, k, v) for k, v in keywords.items()}}
 
 

@@ -30,7 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from actfn._core import REGISTRY, Spec
+from actfn._core import Spec
+from actfn._registry import registered
 
 # Tolerances, in units of the tested dtype's machine epsilon (see the module docstring).
 TOL_VALUE = 8.0
@@ -156,9 +157,9 @@ def spec_of(fn: Callable) -> tuple[Spec | None, dict]:
     target = fn
     if isinstance(fn, functools.partial):
         target, keywords = fn.func, dict(fn.keywords)
-    for entry in REGISTRY.values():
-        if entry.function is target:
-            return entry, keywords
+    entry = registered(target)
+    if entry is not None:
+        return entry, keywords
     attached = getattr(target, "spec", None)
     return (attached if isinstance(attached, Spec) else None), keywords
 
