@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import erfc, xlogy
+from jax.scipy.special import xlogy
 
 from actfn._core import Kink, Param, elementwise, times_gate
 
@@ -16,6 +16,7 @@ GLOROT = "glorot_uniform"
 _POSITIVE = {"valid": lambda v: v > 0, "valid_text": "> 0"}
 _NON_NEGATIVE = {"valid": lambda v: v >= 0, "valid_text": ">= 0"}
 _SQRT_2 = math.sqrt(2.0)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TANH_GELU_C = math.sqrt(2.0 / math.pi)
 _TANH_GELU_K = 0.044715
@@ -472,58 +473,95 @@ silu = elementwise(
 )
 
 
-# (2k - 1)!! (-1)^k: the asymptotic series Phi(x) / phi(x) = (1/|x|) sum_k c_k / x^(2k), x -> -inf.
-_MILLS_SERIES = tuple((-1.0) ** k * math.prod(range(1, 2 * k, 2)) for k in range(9))
+# The scaled Mills ratio R(t) = Phi(-t) exp(t^2 / 2) is written 1 / (sqrt(2 pi) (t + T(t))), and
+# T(t) = 1 / (sqrt(2 pi) R(t)) - t (0.80 at 0, ~ 1/t for large t) is P(t) / Q(t), our own minimax
+# fits (tools/fit_gaussian_tail.py; max relative error 1.3e-10 on [0, 14] and 4e-18 on
+# [0, 40]).  T's own rounding reaches R damped by T / (t + T), and P and Q have positive
+# coefficients: Horner's rule on t >= 0 does not cancel.
+_TAIL_FITS = {
+    "float32": (
+        14.0,
+        (0.7978845607138138, 0.6247289365971693, 0.2531841446109499, 0.06099663122855758,
+         0.008664452989517808, 0.0005908944013822249),
+        (1.0, 1.238411175756988, 0.744708689019088, 0.2703922230325888, 0.06218483026099863,
+         0.008664249388370883, 0.0005908973054784437),
+    ),
+    "float64": (
+        40.0,
+        (0.7978845608028654, 1.0988961722437196, 0.7691798224182648, 0.3515038221721196,
+         0.1147160957570257, 0.02775205340958876, 0.0050255022664252615,
+         0.0006727339105022315, 6.391309027944559e-05, 3.918671152646347e-06,
+         1.1933369580453122e-07),
+        (1.0, 1.8326916846275783, 1.6620661710152063, 0.9710908343379053, 0.40313629690932357,
+         0.12438862471486675, 0.029074009547811013, 0.005152612434808768,
+         0.0006805712530204353, 6.415175766794453e-05, 3.9186711526740415e-06,
+         1.1933369580441846e-07),
+    ),
+}  # fmt: skip
+# The Gaussian's argument t^2 / 2 is split at g = t rounded to this grid, fine enough that g^2
+# is exact (t <= 14 in 11 bits of float32, t <= 40 in 22 bits of float64).
+_SPLIT = {"float32": 128.0, "float64": 65536.0}
+# Beyond this t, exp(-t^2 / 2) is below the smallest normal while gelu'(x) is not: there the
+# exponential is scaled by exp(16) and the result by exp(-16).
+_FAR = {"float32": 13.0, "float64": 37.0}
 
 
-def _gelu_tail(x):
-    """Where Phi(x) = erfc(-x/sqrt 2)/2 is below the smallest normal, erfc is flushed to 0 while
-    x Phi(x) is still a normal number (x in [-13.2, -13.0] in float32).  There, and below a
-    threshold where the asymptotic series is exact to the dtype (-10 for float32, -30 for
-    float64), Phi = phi * r with the Mills ratio r = (1/|x|) sum_k c_k / x^(2k): returns
-    (use the tail?, phi(x), r)."""
-    threshold = -30.0 if x.dtype == jnp.float64 else -10.0
-    tail = x < threshold
-    xt = jnp.where(tail, x, threshold)  # keeps the untaken branch finite
-    inv2 = 1.0 / jnp.square(xt)
-    series = jnp.zeros_like(xt)
-    for c in reversed(_MILLS_SERIES):
-        series = series * inv2 + c
-    return tail, normal_pdf(x), series / -xt
+def _horner(coefficients, t):
+    acc = coefficients[-1]
+    for c in reversed(coefficients[:-1]):
+        acc = acc * t + c
+    return acc
 
 
-def normal_pdf(x):
-    """exp(-x^2 / 2) / sqrt(2 pi) to a few ulps for large |x|.
+def gaussian_tail(x):
+    """x clipped, and the pieces of Phi(-|x|) = e s c and phi(x) = e (1 + q) c / sqrt(2 pi).
 
-    Rounding x^2 costs x^2/2 ulps in exp (40 ulps at x = 13); with x = h + low, h = x rounded
-    to 1/16 (so h^2 is exact), exp(-x^2/2) = exp(-h^2/2) exp(-low (x + h) / 2) has exact
-    arguments but for a small low (x + h).
+    With t = |x| and g = t rounded to a grid on which g^2 is exact, e = exp(-g^2 / 2) has an
+    exact argument, and exp(-(t^2 - g^2) / 2) = 1 + q with q = expm1(d), d = -(t - g)(t + g) / 2,
+    a few terms of its series (|d| < 0.06).  s = R(t) (1 + q), with R the rational fit of the
+    scaled Mills ratio above; c is 1 but in the far tail (see _FAR).  Rounding t^2 instead would
+    cost t^2 / 2 ulps: the 53 (float32) and 340 (float64) ulps of erfc-based gelu.
     """
-    # Beyond |x| = 40 the density is 0 in float64 too; within, |low (x + h) / 2| <= 1.25.
-    x = jnp.clip(x, -40.0, 40.0)
-    h = jnp.round(x * 16.0) / 16.0
-    low = x - h
-    # e (1 + expm1(d)) rather than e exp(d): XLA folds exp(a) exp(b) into exp(a + b), which
-    # would round the exact argument again.
-    e = jnp.exp(-0.5 * (h * h))
-    return _INV_SQRT_2PI * (e + e * jnp.expm1(-0.5 * (low * (x + h))))
+    kind = "float64" if x.dtype == jnp.float64 else "float32"
+    top, p, q_fit = _TAIL_FITS[kind]
+    t = jnp.minimum(jnp.abs(x), top)  # beyond, Phi(-t) and phi are 0 in the dtype anyway
+    g = jnp.round(t * _SPLIT[kind]) / _SPLIT[kind]
+    d = -0.5 * ((t - g) * (t + g))
+    q = jnp.zeros_like(d)
+    for n in range(5, 0, -1):
+        q = d / float(n) * (1.0 + q)
+    far = t > _FAR[kind]
+    e = jnp.exp(jnp.where(far, 16.0, 0.0) - 0.5 * (g * g))
+    c = jnp.where(far, math.exp(-16.0), 1.0)
+    r = _INV_SQRT_2PI / (t + _horner(p, t) / _horner(q_fit, t))
+    # x clipped to where the tail is 0 anyway keeps -inf * 0 out of the products.
+    return jnp.clip(x, -top, top), e, q, r + r * q, c
+
+
+# Below this |x|, Phi(x) = (1 + erf(x / sqrt 2)) / 2 cancels by less than a factor of 0.6 and
+# is more accurate than the tail's chain of roundings (float32: 1.0 against 3.2 ulp).
+_CENTRE = 0.5
+
+
+def _centre_cdf(x):
+    return 0.5 + 0.5 * jax.lax.erf(x * _INV_SQRT_2)
 
 
 def gelu_exact(x):
-    # Phi(x) = erfc(-x / sqrt 2) / 2 keeps relative accuracy in the left tail, where
-    # (1 + erf(x / sqrt 2)) / 2 cancels to 0; the far tail uses the Mills ratio.
-    tail, phi, ratio = _gelu_tail(x)
-    # (x phi) r, not x (phi r): phi r = Phi is subnormal (flushed) where x Phi is not.  x is
-    # clipped where phi is 0 anyway, so that -inf gives the limit 0, not -inf * 0.
-    near = jnp.maximum(x, -40.0)
-    return jnp.where(tail, (near * phi) * ratio, times_gate(x, 0.5 * erfc(-x / _SQRT_2)))
+    # x Phi(x), with Phi(x) = 1 - Phi(-x) for x >= 0: Phi(-|x|) = e s c keeps its relative
+    # accuracy down to the last normal number (1 + erf(x / sqrt 2) cancels to 0 there).
+    # (x e) s first: e s is subnormal (flushed) where x e s is not.
+    near, e, _, s, c = gaussian_tail(x)
+    tails = jnp.where(x < 0.0, ((near * e) * s) * c, x * (1.0 - (e * s) * c))
+    return jnp.where(jnp.abs(x) < _CENTRE, x * _centre_cdf(x), tails)
 
 
 def gelu_exact_derivative(x):
-    # Phi(x) + x phi(x); phi underflows to an exact 0 long before x is large (inf * 0 at inf).
-    tail, phi, ratio = _gelu_tail(x)
-    main = 0.5 * erfc(-x / _SQRT_2) + times_gate(x, phi)
-    return jnp.where(tail, phi * (ratio + x), main)
+    # Phi(x) + x phi(x) = e (s + x (1 + q) / sqrt(2 pi)) c for x < 0.
+    near, e, q, s, c = gaussian_tail(x)
+    x_phi = (near * (1.0 + q)) * _INV_SQRT_2PI
+    tails = jnp.where(x < 0.0, (e * (s + x_phi)) * c, 1.0 - (e * (s - x_phi)) * c)
+    return jnp.where(jnp.abs(x) < _CENTRE, _centre_cdf(x) + e * x_phi, tails)
 
 
 def _gelu_tanh_z(x):
@@ -556,7 +594,7 @@ def _gelu_reference(x, approximate=False):
 gelu = elementwise(
     name="gelu",
     summary="Gaussian error linear unit, exact (erf) or tanh-approximated.",
-    formula="x Phi(x) = x erfc(-x / sqrt 2) / 2; approximate: x sigmoid(2 sqrt(2/pi) "
+    formula="x Phi(x) = x (1 + erf(x / sqrt 2)) / 2; approximate: x sigmoid(2 sqrt(2/pi) "
     "(x + 0.044715 x^3))",
     derivative="Phi(x) + x phi(x); approximate: the derivative of the tanh form",
     output_range=(-0.16997120747990523, math.inf),

@@ -1,0 +1,56 @@
+"""Fits the rational functions that gelu uses for the Gaussian tail (run with the test extra).
+
+    python tools/fit_gaussian_tail.py
+
+prints the coefficients pasted into actfn/_smooth.py.  The function fitted is the scaled
+Mills ratio R(t) = Phi(-t) exp(t^2 / 2), with Phi the normal CDF: smooth, positive and ~ 1 /
+(t sqrt(2 pi)) for large t, so that Phi(-t) = exp(-t^2 / 2) R(t) keeps full relative accuracy
+once exp(-t^2 / 2) is computed from an exact argument.  R = P / Q with deg Q = deg P + 1 is
+fitted on [0, top] in the minimax relative sense (linearised least squares, Sanathanan-Koerner
+iteration with Lawson reweighting) at 90 digits, in the variable u = t / top for conditioning,
+and the coefficients are returned in t.  Both fits come out with all coefficients positive, so
+Horner's rule on t >= 0 has no cancellation.  tests/test_accuracy.py checks the fits against
+mpmath on a dense grid.
+"""
+
+import mpmath as mp
+
+mp.mp.dps = 90
+
+
+def scaled_mills(t):
+    return mp.ncdf(-t) * mp.exp(t * t / 2)
+
+
+def fit(top, n, points=160, iterations=10):
+    top = mp.mpf(top)
+    nodes = [top * (1 - mp.cos(mp.pi * (i + mp.mpf(0.5)) / points)) / 2 for i in range(points)]
+    values = [scaled_mills(t) for t in nodes]
+    us = [t / top for t in nodes]
+    weights = [1 / v for v in values]
+    q_prev = [mp.mpf(1)] * points
+    for _ in range(iterations):
+        rows, rhs = [], []
+        for u, v, w, qp in zip(us, values, weights, q_prev):
+            s = w / qp
+            rows.append([s * u**j for j in range(n + 1)] + [-s * v * u**j for j in range(1, n + 2)])
+            rhs.append(s * v)
+        a, b = mp.matrix(rows), mp.matrix(rhs)
+        solution = mp.lu_solve(a.T * a, a.T * b)
+        p = [solution[j] for j in range(n + 1)]
+        q = [mp.mpf(1)] + [solution[n + j] for j in range(1, n + 2)]
+        q_prev = [mp.polyval(q[::-1], u) for u in us]
+        errors = [(mp.polyval(p[::-1], u) / qv - v) / v for u, qv, v in zip(us, q_prev, values)]
+        weights = [w * (abs(e) ** 0.5 + mp.mpf(10) ** -60) for w, e in zip(weights, errors)]
+        weights = [w / max(weights) for w in weights]
+    worst = max(abs(e) for e in errors)
+    # Back from u = t / top to t.
+    return [c / top**j for j, c in enumerate(p)], [c / top**j for j, c in enumerate(q)], worst
+
+
+if __name__ == "__main__":
+    for label, top, n in (("float32", 14, 5), ("float64", 40, 10)):
+        p, q, worst = fit(top, n)
+        print(f"# {label}: t in [0, {top}], P{n}/Q{n + 1}, max relative error {mp.nstr(worst, 3)}")
+        print("P =", tuple(float(c) for c in p))
+        print("Q =", tuple(float(c) for c in q))
