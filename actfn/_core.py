@@ -305,8 +305,13 @@ def _front(
     check: Callable | None,
     aliases: dict[str, str],
     aux_names: tuple[str, ...],
+    at_defaults: Callable | None = None,
 ) -> Callable:
-    """The public function: bind and check the arguments, then call the compiled function."""
+    """The public function: bind and check the arguments, then call the compiled function.
+
+    `at_defaults`, when given, is a compiled function without parameters that serves calls
+    leaving every parameter at its default (plain `relu(x)`).
+    """
     name = spec_kwargs["name"]
     params: tuple[Param, ...] = spec_kwargs.get("params", ())
     options = spec_kwargs.get("options", ())
@@ -339,6 +344,8 @@ def _front(
             bound = signature.bind(*args, **kwargs)
         except TypeError as err:
             raise TypeError(f"`actfn.{name}`: {err}. Its signature is {name}{signature}.") from None
+        if at_defaults is not None and not (set(bound.arguments) - {"x"}):
+            return at_defaults(as_input(bound.arguments["x"], name), (), (), ())
         bound.apply_defaults()
         arguments = bound.arguments
         x = as_input(arguments["x"], name)
@@ -423,6 +430,7 @@ def elementwise(
     check: Callable | None = None,
     aux: tuple[str, ...] = (),
     registered: bool = True,
+    at_defaults: tuple[Callable, Callable] | None = None,
     **spec_kwargs,
 ) -> Callable:
     """Define an elementwise activation from its forward pass and its partial derivatives.
@@ -430,8 +438,19 @@ def elementwise(
     `forward(x, *params, *aux, **options)` returns y; `partials(saved, *params, *aux, **options)`
     returns the tuple (df/dx, df/dparam1, ...) evaluated elementwise, where `saved` is what
     `spec_kwargs["saves"]` names.  The backward rule multiplies them by the cotangent.
+    `at_defaults` is an optional (forward(x), partials(saved)) pair for the parameters at their
+    defaults, where the general formula costs more than it needs (relu's cap, slope and
+    threshold; XLA cannot simplify a select chain that also guards inf and NaN).
     """
-
+    if at_defaults is not None:
+        fast_forward, fast_partials = at_defaults
+        at_defaults = elementwise(
+            forward=lambda x: fast_forward(x),
+            partials=lambda saved: fast_partials(saved),
+            summary=summary,
+            registered=False,
+            **{**spec_kwargs, "params": (), "options": ()},
+        ).compiled
     hand_written = partials
 
     def partials(saved, *rest, **options):
@@ -462,6 +481,7 @@ def elementwise(
         spec_kwargs,
         elementwise=True,
         registered=registered,
+        at_defaults=at_defaults,
     )
 
 
@@ -508,10 +528,12 @@ def _register(
     *,
     elementwise: bool,
     registered: bool = True,
+    at_defaults: Callable | None = None,
 ) -> Callable:
     name = spec_kwargs["name"]
     compiled, twin = _wire(name, fwd, spec_kwargs.get("saves", "x"), backward)
-    function = _front(spec_kwargs, compiled, check, param_aliases or {}, aux)
+    function = _front(spec_kwargs, compiled, check, param_aliases or {}, aux, at_defaults)
+    function.compiled = compiled
     spec = Spec(function=function, elementwise=elementwise, **spec_kwargs)
     function.__doc__ = _doc(spec, summary, args)
     function.spec = spec

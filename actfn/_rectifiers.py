@@ -33,9 +33,10 @@ def _relu_partials(x, negative_slope, max_value, threshold):
     # Keeps x: the parameter derivatives need it (x - threshold), a mask would not do.
     above, below = x > threshold, x < threshold
     right = jnp.where(threshold < max_value, 1.0, 0.0)
+    # Without a cap (max_value = inf) the slope at x = inf is 1, the limit, as in jax.nn.
     dx = jnp.where(
         above,
-        jnp.where(x < max_value, 1.0, 0.0),
+        jnp.where((x < max_value) | (max_value == math.inf), 1.0, 0.0),
         jnp.where(below, negative_slope, min_magnitude(negative_slope, right)),
     )
     d_slope = jnp.where(below, x - threshold, 0.0)
@@ -88,6 +89,8 @@ relu = elementwise(
     'Machines", https://www.cs.toronto.edu/~hinton/absps/reluICML.pdf',
     jax_nn="relu",
     example=(("negative_slope", 0.1), ("max_value", 6.0), ("threshold", 0.5)),
+    # Plain relu(x): max propagates NaN; the slope 1 above 0 and 0 at and below (the kink rule).
+    at_defaults=(lambda x: jnp.maximum(x, 0.0), lambda x: (jnp.where(x > 0.0, 1.0, 0.0),)),
     notes="With threshold != 0 the function jumps from 0 to threshold at x = threshold (Keras' "
     "semantics). `alpha=` is accepted as the older Keras spelling of `negative_slope`.",
     args="    negative_slope: slope below the threshold (Keras 2 called it `alpha`).\n"

@@ -5,6 +5,8 @@ oracles (float64 jax.grad of the plain reference, Richardson finite differences 
 itself, and the exact kink values) are described in `actfn/_verify.py`.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -153,3 +155,17 @@ def test_vmap_jit_and_scan_agree_with_the_plain_call(item):
     total, grads = jax.lax.scan(step, jnp.zeros((), x.dtype), x)
     np.testing.assert_allclose(grads, plain_g, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(total, jnp.sum(plain_y), rtol=1e-5)
+
+
+def test_plain_relu_takes_the_short_path_and_agrees_with_the_general_one():
+    # relu(x) with no parameters is its own compiled function (max(x, 0)); passing the defaults
+    # explicitly takes the general one (slope, cap and threshold as arrays).  Same numbers.
+    x = jnp.array([-jnp.inf, -2.0, -0.0, 0.0, 1e-40, 3.0, jnp.inf, jnp.nan], jnp.float32)
+    general = functools.partial(actfn.relu, negative_slope=0.0, max_value=None, threshold=0.0)
+    np.testing.assert_array_equal(actfn.relu(x), general(x))
+    plain_grad = jax.vmap(jax.grad(actfn.relu))(x)
+    np.testing.assert_array_equal(plain_grad, jax.vmap(jax.grad(general))(x))
+    eqns = jax.make_jaxpr(actfn.relu)(x).jaxpr.eqns[0].params["jaxpr"].eqns
+    assert [e.primitive.name for e in eqns] == ["custom_vjp_call"]
+    inner = eqns[0].params["call_jaxpr"].jaxpr.eqns[0].params["call_jaxpr"].jaxpr.eqns
+    assert [e.primitive.name for e in inner] == ["max"]
