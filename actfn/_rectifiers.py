@@ -7,7 +7,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from actfn._core import Kink, Param, elementwise, times_gate
+from actfn._core import Kink, Param, elementwise, expm1, times_gate
 
 HE = "he_normal"
 _POSITIVE = {"valid": lambda v: v > 0, "valid_text": "> 0"}
@@ -276,7 +276,7 @@ elu = elementwise(
     output_range=(-1.0, math.inf),
     # expm1 keeps the relative accuracy of alpha * (exp(x) - 1) near 0; min(x, 0) keeps exp from
     # overflowing on the branch that is not taken.
-    forward=lambda x, alpha: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0))),
+    forward=lambda x, alpha: jnp.where(x > 0, x, alpha * expm1(jnp.minimum(x, 0.0))),
     partials=_elu_partials,
     reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x) - 1.0)),
     saves="y",
@@ -311,7 +311,7 @@ selu = elementwise(
     # The scale inside each branch (not outside the where) lets XLA keep only y for the
     # backward pass: 4 MiB instead of 32 MiB in the README's MLP training step.
     forward=lambda x: jnp.where(
-        x > 0, SELU_SCALE * x, SELU_SCALE * (SELU_ALPHA * jnp.expm1(jnp.minimum(x, 0.0)))
+        x > 0, SELU_SCALE * x, SELU_SCALE * (SELU_ALPHA * expm1(jnp.minimum(x, 0.0)))
     ),
     # Keeps y: f'(x) = y + scale * alpha below 0.
     partials=lambda y: (
@@ -356,7 +356,7 @@ celu = elementwise(
     formula="x for x > 0; alpha * (exp(x / alpha) - 1) for x <= 0",
     derivative="1 for x > 0; exp(x / alpha) for x <= 0",
     output_range=(-1.0, math.inf),
-    forward=lambda x, alpha: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha)),
+    forward=lambda x, alpha: jnp.where(x > 0, x, alpha * expm1(jnp.minimum(x, 0.0) / alpha)),
     partials=_celu_partials,
     reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x / alpha) - 1.0)),
     saves="y",

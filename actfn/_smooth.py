@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
-from actfn._core import Kink, Param, elementwise, times_gate
+from actfn._core import Kink, Param, elementwise, expm1, times_gate
 
 HE = "he_normal"
 GLOROT = "glorot_uniform"
@@ -66,7 +66,7 @@ def accurate_tanh(x):
     """
     if x.dtype != jnp.float64:
         return jnp.tanh(x)
-    e = jnp.expm1(-2.0 * jnp.abs(x))
+    e = expm1(-2.0 * jnp.abs(x))
     return jnp.sign(x) * (-e / (2.0 + e))
 
 
@@ -92,7 +92,7 @@ tanh = elementwise(
 def _softplus_partials(y, beta):
     # Keeps y: with s = sigmoid(beta x) = 1 - exp(-beta y) and beta x = beta y + log(s),
     # f' = s and df/dbeta = (s log(s) / beta - y (1 - s)) / beta; xlogy gives 0 as s -> 0.
-    s = -jnp.expm1(-beta * y)
+    s = -expm1(-beta * y)
     return s, (xlogy(s, s) / beta - y * (1.0 - s)) / beta
 
 
@@ -270,7 +270,7 @@ log_sigmoid = elementwise(
     output_range=(-math.inf, 0.0),
     forward=_log_sigmoid_forward,
     # Keeps y: f' = 1 - exp(y) = -expm1(y), accurate in both tails.
-    partials=lambda y: (-jnp.expm1(y),),
+    partials=lambda y: (-expm1(y),),
     reference=lambda x: jnp.log(1.0 / (1.0 + jnp.exp(-x))),
     saves="y",
     aliases=("logsigmoid",),
@@ -287,7 +287,7 @@ _LOG_2 = math.log(2.0)
 def _log1mexp_forward(x):
     # Maechler's switch: log(-expm1(-x)) near 0, log1p(-exp(-x)) beyond log 2; each branch is
     # finite wherever the other is taken.
-    return jnp.where(x < _LOG_2, jnp.log(-jnp.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
+    return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), jnp.log1p(-jnp.exp(-x)))
 
 
 log1mexp = elementwise(
@@ -302,7 +302,7 @@ log1mexp = elementwise(
     # 1 / expm1(x) is accurate everywhere.  Accuracy wins over memory here.
     # exp(-x) / -expm1(-x) = 1 / expm1(x) without the overflow of expm1(x) for large x (which
     # would make the second derivative inf / inf).
-    partials=lambda x: (jnp.exp(-x) / -jnp.expm1(-x),),
+    partials=lambda x: (jnp.exp(-x) / -expm1(-x),),
     reference=lambda x: jnp.log(1.0 - jnp.exp(-x)),
     saves="x",
     trusted=(0.1, 30.0),
