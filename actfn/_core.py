@@ -465,8 +465,8 @@ def elementwise(
     if at_defaults is not None:
         fast_forward, fast_partials = at_defaults
         at_defaults = elementwise(
-            forward=lambda x: fast_forward(x),
-            partials=lambda saved: fast_partials(saved),
+            forward=fast_forward,
+            partials=fast_partials,
             summary=summary,
             registered=False,
             **{**spec_kwargs, "params": (), "options": ()},
