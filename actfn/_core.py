@@ -27,6 +27,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_derivatives import SymbolicZero
 
 REQUIRED = inspect.Parameter.empty
 _LOW_PRECISION = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
@@ -225,17 +226,23 @@ def sum_to_shape(ct: jax.Array, shape: tuple) -> jax.Array:
     return jnp.sum(ct, axis=axes).reshape(shape) if axes else ct.reshape(shape)
 
 
-def _wire(name: str, forward: Callable, saves: str | None, backward: Callable) -> Callable:
+def _wire(
+    name: str, forward: Callable, saves: str | None, backward: Callable, native: bool = False
+) -> Callable:
     """Build the jit-compiled custom_vjp function shared by every activation.
 
-    `forward(x, params, aux, **options)` computes y in the compute dtype.  `backward(saved,
+    `forward(x, params, aux, **options)` computes y in the compute dtype (the input's own dtype
+    when `native`: for work that is exact in any dtype, a max or a select).  `backward(saved,
     params, aux, g, **options)` returns the input cotangent and the unreduced parameter
     cotangents, where `saved` is x, y or None according to `saves`.  `aux` holds
     non-differentiable arrays (a `where` mask, a PRNG key).
     """
 
+    def working(dtype):
+        return jnp.dtype(dtype) if native else compute_dtype(dtype)
+
     def run_forward(options, x, params, aux):
-        c = compute_dtype(x.dtype)
+        c = working(x.dtype)
         y = forward(
             x.astype(c), tuple(jnp.asarray(p).astype(c) for p in params), aux, **dict(options)
         )
@@ -252,7 +259,7 @@ def _wire(name: str, forward: Callable, saves: str | None, backward: Callable) -
 
     def bwd(options, residuals, g):
         saved, params, aux = residuals
-        c = compute_dtype(g.dtype)
+        c = working(g.dtype)
         if saved is not None:
             # The barrier keeps XLA from merging the backward rule's work with the forward
             # pass's (the same erfc(x) in both, say): merged, the shared intermediate would be
@@ -298,18 +305,25 @@ def forward_twin(name: str, run_forward: Callable, fwd: Callable, bwd: Callable)
     primal.__name__ = name
     twin = jax.custom_jvp(primal, nondiff_argnums=(0,))
 
-    @twin.defjvp
-    def _(options, primals, tangents):
+    def jvp(options, primals, tangents):
         x, params, aux = primals
         dot_x, dot_params, _ = tangents
         y, residuals = fwd(options, x, params, aux)
+        # Only the perturbed inputs enter the tangent: a parameter held fixed contributes
+        # nothing, not 0 times its partial (which is infinite for relu's slope at x = -inf).
+        moving = [not isinstance(t, SymbolicZero) for t in (dot_x, *dot_params)]
 
         def pullback(g):
             dx, dparams, _ = bwd(options, residuals, g)
-            return dx, dparams
+            return tuple(c for c, m in zip((dx, *dparams), moving) if m)
 
-        (dot_y,) = jax.linear_transpose(pullback, y)((dot_x, tuple(dot_params)))
+        dots = tuple(t for t, m in zip((dot_x, *dot_params), moving) if m)
+        if not dots:
+            return y, jnp.zeros_like(y)
+        (dot_y,) = jax.linear_transpose(pullback, y)(dots)
         return y, dot_y
+
+    twin.defjvp(jvp, symbolic_zeros=True)
 
     @functools.partial(jax.jit, static_argnames="options")
     def compiled(x, params, aux, options):
@@ -450,26 +464,35 @@ def elementwise(
     check: Callable | None = None,
     aux: tuple[str, ...] = (),
     registered: bool = True,
-    at_defaults: tuple[Callable, Callable] | None = None,
+    at_defaults: dict | None = None,
+    backward: Callable | None = None,
+    native: bool = False,
     **spec_kwargs,
 ) -> Callable:
     """Define an elementwise activation from its forward pass and its partial derivatives.
 
     `forward(x, *params, *aux, **options)` returns y; `partials(saved, *params, *aux, **options)`
     returns the tuple (df/dx, df/dparam1, ...) evaluated elementwise, where `saved` is what
-    `spec_kwargs["saves"]` names.  The backward rule multiplies them by the cotangent.
-    `at_defaults` is an optional (forward(x), partials(saved)) pair for the parameters at their
-    defaults, where the general formula costs more than it needs (relu's cap, slope and
+    `spec_kwargs["saves"]` names.  The backward rule multiplies them by the cotangent, unless
+    `backward(saved, *params, *aux, g, **options)` gives the cotangents itself (relu selects g
+    where a product with a 0/1 slope would cost a multiply); it must propagate NaN itself.
+    `native` computes in the input's own dtype, for work that is exact in any dtype.
+    `at_defaults` optionally overrides these keywords for calls that leave every parameter at
+    its default, where the general formula costs more than it needs (relu's cap, slope and
     threshold; XLA cannot simplify a select chain that also guards inf and NaN).
     """
     if at_defaults is not None:
-        fast_forward, fast_partials = at_defaults
         at_defaults = elementwise(
-            forward=fast_forward,
-            partials=fast_partials,
-            summary=summary,
-            registered=False,
-            **{**spec_kwargs, "params": (), "options": ()},
+            **{
+                "forward": forward,
+                "partials": partials,
+                "summary": summary,
+                **at_defaults,
+                "registered": False,
+                **spec_kwargs,
+                "params": (),
+                "options": (),
+            }
         ).compiled
     hand_written = partials
 
@@ -487,12 +510,15 @@ def elementwise(
             x, *params
         )
 
-    def backward(saved, params, aux_values, g, **options):
+    def product(saved, params, aux_values, g, **options):
         return tuple(g * d for d in partials(saved, *params, *aux_values, **options))
+
+    def given(saved, params, aux_values, g, **options):
+        return backward(saved, *params, *aux_values, g, **options)
 
     return _register(
         fwd,
-        backward,
+        product if backward is None else given,
         summary,
         args,
         param_aliases,
@@ -502,6 +528,7 @@ def elementwise(
         elementwise=True,
         registered=registered,
         at_defaults=at_defaults,
+        native=native,
     )
 
 
@@ -549,9 +576,10 @@ def _register(
     elementwise: bool,
     registered: bool = True,
     at_defaults: Callable | None = None,
+    native: bool = False,
 ) -> Callable:
     name = spec_kwargs["name"]
-    compiled, twin = _wire(name, fwd, spec_kwargs.get("saves", "x"), backward)
+    compiled, twin = _wire(name, fwd, spec_kwargs.get("saves", "x"), backward, native)
     function = _front(spec_kwargs, compiled, check, param_aliases or {}, aux, at_defaults)
     function.compiled = compiled
     spec = Spec(function=function, elementwise=elementwise, **spec_kwargs)

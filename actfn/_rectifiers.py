@@ -89,8 +89,16 @@ relu = elementwise(
     'Machines", https://www.cs.toronto.edu/~hinton/absps/reluICML.pdf',
     jax_nn="relu",
     example=(("negative_slope", 0.1), ("max_value", 6.0), ("threshold", 0.5)),
-    # Plain relu(x): max propagates NaN; the slope 1 above 0 and 0 at and below (the kink rule).
-    at_defaults=(lambda x: jnp.maximum(x, 0.0), lambda x: (jnp.where(x > 0.0, 1.0, 0.0),)),
+    # Plain relu(x), in the input's own dtype (max and select are exact in any): max propagates
+    # NaN; the backward rule selects g above 0 and 0 at and below (the kink rule), NaN for NaN.
+    at_defaults={
+        "forward": lambda x: jnp.maximum(x, 0.0),
+        "partials": lambda x: (jnp.where(x > 0.0, 1.0, 0.0),),
+        "backward": lambda x, g: (
+            jnp.where(x > 0.0, g, jnp.where(jnp.isnan(x), jnp.nan, 0.0).astype(g.dtype)),
+        ),
+        "native": True,
+    },
     notes="With threshold != 0 the function jumps from 0 to threshold at x = threshold (Keras' "
     "semantics). `alpha=` is accepted as the older Keras spelling of `negative_slope`.",
     args="    negative_slope: slope below the threshold (Keras 2 called it `alpha`).\n"

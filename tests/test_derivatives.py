@@ -157,15 +157,29 @@ def test_vmap_jit_and_scan_agree_with_the_plain_call(item):
     np.testing.assert_allclose(total, jnp.sum(plain_y), rtol=1e-5)
 
 
-def test_plain_relu_takes_the_short_path_and_agrees_with_the_general_one():
-    # relu(x) with no parameters is its own compiled function (max(x, 0)); passing the defaults
-    # explicitly takes the general one (slope, cap and threshold as arrays).  Same numbers.
-    x = jnp.array([-jnp.inf, -2.0, -0.0, 0.0, 1e-40, 3.0, jnp.inf, jnp.nan], jnp.float32)
-    general = functools.partial(actfn.relu, negative_slope=0.0, max_value=None, threshold=0.0)
-    np.testing.assert_array_equal(actfn.relu(x), general(x))
-    plain_grad = jax.vmap(jax.grad(actfn.relu))(x)
-    np.testing.assert_array_equal(plain_grad, jax.vmap(jax.grad(general))(x))
-    eqns = jax.make_jaxpr(actfn.relu)(x).jaxpr.eqns[0].params["jaxpr"].eqns
-    assert [e.primitive.name for e in eqns] == ["custom_vjp_call"]
-    inner = eqns[0].params["call_jaxpr"].jaxpr.eqns[0].params["call_jaxpr"].jaxpr.eqns
-    assert [e.primitive.name for e in inner] == ["max"]
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32", "float64"])
+def test_plain_relu_takes_the_short_path_and_agrees_with_the_general_one(dtype):
+    # relu(x) with no parameters is its own compiled function (max(x, 0), in the input's own
+    # dtype, and a select for the backward rule); passing the defaults explicitly takes the
+    # general one (slope, cap and threshold as arrays, in float32 for the 16-bit dtypes).
+    # Same numbers, first and second derivatives included.
+    with jax.enable_x64(dtype == "float64"):
+        x = jnp.array([-jnp.inf, -2.0, -0.0, 0.0, 1e-40, 3.0, jnp.inf, jnp.nan], dtype)
+        general = functools.partial(actfn.relu, negative_slope=0.0, max_value=None, threshold=0.0)
+
+        def same(a, b):  # (as float32: NumPy's NaN-aware equality does not know bfloat16)
+            assert a.dtype == b.dtype == x.dtype
+            np.testing.assert_array_equal(np.float32(a), np.float32(b))
+
+        same(actfn.relu(x), general(x))
+        for order in (jax.grad, lambda f: jax.grad(jax.grad(f))):
+            same(jax.vmap(order(actfn.relu))(x), jax.vmap(order(general))(x))
+        twin = jax.jvp(actfn.forward_mode(actfn.relu), (x,), (jnp.ones_like(x),))[1]
+        same(twin, jax.vmap(jax.grad(general))(x))
+        eqns = jax.make_jaxpr(actfn.relu)(x).jaxpr.eqns[0].params["jaxpr"].eqns
+        assert [e.primitive.name for e in eqns] == ["custom_vjp_call"]
+        inner = eqns[0].params["call_jaxpr"].jaxpr.eqns[0].params["call_jaxpr"].jaxpr.eqns
+        assert [e.primitive.name for e in inner] == ["max"]  # no conversion to float32
+        backward = jax.make_jaxpr(jax.vjp(actfn.relu, x)[1])(x).jaxpr
+        names = {e.primitive.name for e in backward.eqns}
+        assert "mul" not in names and "convert_element_type" not in names, names
