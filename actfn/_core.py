@@ -487,11 +487,11 @@ def elementwise(
                 "forward": forward,
                 "partials": partials,
                 "summary": summary,
-                **at_defaults,
-                "registered": False,
                 **spec_kwargs,
                 "params": (),
                 "options": (),
+                **at_defaults,
+                "registered": False,
             }
         ).compiled
     hand_written = partials

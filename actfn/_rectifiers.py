@@ -89,18 +89,21 @@ relu = elementwise(
     'Machines", https://www.cs.toronto.edu/~hinton/absps/reluICML.pdf',
     jax_nn="relu",
     example=(("negative_slope", 0.1), ("max_value", 6.0), ("threshold", 0.5)),
-    # Plain relu(x), in the input's own dtype (max and select are exact in any): max propagates
-    # NaN; the backward rule selects g above 0 and 0 at and below (the kink rule), NaN for NaN.
+    # Plain relu(x) keeps y and computes in the input's own dtype (max and select are exact in
+    # any): max propagates NaN, and the backward rule selects g where y > 0 and y itself (0, or
+    # NaN for a NaN input) elsewhere, the kink rule's 0 at x = 0.  A compare and a select, as
+    # jax.nn's; two more ops make XLA's CPU backend split small arrays over threads, which
+    # costs more than it saves.
     at_defaults={
         "forward": lambda x: jnp.maximum(x, 0.0),
-        "partials": lambda x: (jnp.where(x > 0.0, 1.0, 0.0),),
-        "backward": lambda x, g: (
-            jnp.where(x > 0.0, g, jnp.where(jnp.isnan(x), jnp.nan, 0.0).astype(g.dtype)),
-        ),
+        "partials": lambda y: (jnp.where(y > 0.0, 1.0, 0.0),),
+        "backward": lambda y, g: (jnp.where(y > 0.0, g, y),),
+        "saves": "y",
         "native": True,
     },
     notes="With threshold != 0 the function jumps from 0 to threshold at x = threshold (Keras' "
-    "semantics). `alpha=` is accepted as the older Keras spelling of `negative_slope`.",
+    "semantics). `alpha=` is accepted as the older Keras spelling of `negative_slope`.  "
+    "Plain `relu(x)` (every parameter at its default) keeps y instead of x, in x's own dtype.",
     args="    negative_slope: slope below the threshold (Keras 2 called it `alpha`).\n"
     "    max_value: the cap, >= 0; None for no cap.\n"
     "    threshold: where the function switches on.\n",
