@@ -173,7 +173,8 @@ def _bench(args) -> int:
     from actfn import _bench
 
     try:
-        selected = [spec(n).name for n in args.names] or None
+        # gelu_tanh is gelu(approximate=True), a benchmark row of its own.
+        selected = [n if n == "gelu_tanh" else spec(n).name for n in args.names] or None
         rows = _bench.run(
             selected,
             sizes=tuple(args.sizes),
@@ -210,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         "--dtypes", nargs="+", default=None, help="dtypes to test (default: float32 float64)"
     )
     bench = sub.add_parser("bench", help="memory, bytes and time against jax.nn")
-    bench.add_argument("names", nargs="*", help="activations (default: all with a jax.nn twin)")
+    bench.add_argument(
+        "names",
+        nargs="*",
+        help="activations (default: all with a jax.nn twin; gelu_tanh is gelu(approximate=True))",
+    )
     bench.add_argument("--against", default="jax.nn", help="the library to compare with")
     bench.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     bench.add_argument(

@@ -23,7 +23,8 @@ FLOOR_BYTES_PER_ELEMENT = 16  # float32 forward+backward: read x and g, write y 
 
 
 def counterparts(against: str = "jax.nn") -> dict[str, tuple[Callable, Callable]]:
-    """name -> (actfn function, jax.nn function of the same meaning), for elementwise ones."""
+    """name -> (actfn function, jax.nn function of the same meaning), for elementwise ones
+    (`gelu_tanh`: both gelus with approximate=True)."""
     if against != "jax.nn":
         raise ValueError(f"`actfn.bench` compares against `jax.nn` only, got {against!r}.")
     pairs = {}
@@ -32,6 +33,11 @@ def counterparts(against: str = "jax.nn") -> dict[str, tuple[Callable, Callable]
         if entry.jax_nn and entry.elementwise:
             theirs = functools.partial(getattr(jax.nn, entry.jax_nn), **dict(entry.jax_nn_kwargs))
             pairs[name] = (entry.function, theirs)
+    # gelu's tanh form too: jax.nn.gelu's default.
+    pairs["gelu_tanh"] = (
+        functools.partial(spec("gelu").function, approximate=True),
+        functools.partial(jax.nn.gelu, approximate=True),
+    )
     return pairs
 
 

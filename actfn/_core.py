@@ -129,6 +129,36 @@ def expm1(x):
     return jnp.where(small, series, jnp.exp(x) - 1.0)
 
 
+def split(a):
+    """Veltkamp's split of a into hi + lo, each with half of the significand's bits (exact).
+
+    Products of halves are then exact, which is how `two_product` works without an FMA.  For
+    |a| beyond 2^100 (float32) or 2^996 (float64) the split overflows; callers clip first.
+    """
+    factor = 4097.0 if a.dtype != jnp.float64 else 134217729.0  # 2^12 + 1, 2^27 + 1
+    scaled = a * factor
+    hi = scaled - (scaled - a)
+    return hi, a - hi
+
+
+def two_product(a, b, a_halves=None):
+    """a * b as p + e with p the rounded product and e its rounding error, exactly (Dekker).
+
+    `a_halves` is `split(a)` when it is known already (a constant split once in NumPy).
+    """
+    p = a * b
+    ah, al = split(a) if a_halves is None else a_halves
+    bh, bl = split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def two_sum(a, b):
+    """a + b as s + e with s the rounded sum and e its rounding error, exactly (Knuth)."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
 def compute_dtype(dtype) -> jnp.dtype:
     """The dtype an activation computes in: float32 for the 16-bit floats, else the dtype."""
     dtype = jnp.dtype(dtype)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import xlogy
 
-from actfn._core import Kink, Param, elementwise, expm1, times_gate
+from actfn._core import Kink, Param, elementwise, expm1, split, times_gate, two_product, two_sum
 
 HE = "he_normal"
 GLOROT = "glorot_uniform"
@@ -58,16 +60,55 @@ sigmoid = elementwise(
 )
 
 
-def accurate_tanh(x):
-    """tanh within 2 ulp in every dtype.
+def _tanh_shrink_coefficients(n: int) -> tuple[float, ...]:
+    """Coefficients c_k of x - tanh(x) = sum_{k<n} c_k x^(2k+3), from Bernoulli numbers."""
+    bernoulli = [Fraction(1)]
+    for m in range(1, 2 * n + 4):
+        bernoulli.append(-sum(math.comb(m + 1, j) * bernoulli[j] for j in range(m)) / (m + 1))
+    # tanh(x) = sum_{k>=1} 2^(2k) (2^(2k) - 1) B_(2k) x^(2k-1) / (2k)!
+    tanh = [
+        Fraction(4**k * (4**k - 1)) * bernoulli[2 * k] / math.factorial(2 * k)
+        for k in range(1, n + 2)
+    ]
+    return tuple(float(-c) for c in tanh[1:])
 
-    XLA's float32 tanh is; its float64 tanh is 7 ulp off near saturation, where
-    -expm1(-2a) / (2 + expm1(-2a)), a = |x|, has no cancellation anywhere.
+
+# The series converges for |x| < pi/2: at |x| = 1, 44 terms reach float64's epsilon and 20
+# float32's.
+_TANH_SHRINK_SERIES = _tanh_shrink_coefficients(44)
+_TANH_SHRINK_SWITCH = 1.0
+# float32 tanh: the series below, exp above (8 terms reach eps at 0.625).
+_TANH_SWITCH = 0.625
+
+
+def _upto_20(a):
+    # min(a, 20) with the derivative 1 at a = 20 itself (jnp.minimum splits a tie in half).
+    return jnp.where(a > 20.0, 20.0, a)
+
+
+def accurate_tanh(x):
+    """tanh within 1.3 ulp in float32 and 2 in float64 (XLA's: 4.5 and 6 on a dense grid).
+
+    Below |x| = 0.625 (float32) the odd Taylor series x - x^3 P(x^2) (8 terms: the Bernoulli
+    coefficients of tanh_shrink); beyond, 1 - 2 / (1 + exp(2|x|)) with the sign of x, whose
+    small subtrahend carries exp's rounding damped.  float64 uses -expm1(-2a) / (2 + expm1(-2a))
+    everywhere (our expm1), which has no cancellation anywhere.
     """
-    if x.dtype != jnp.float64:
-        return jnp.tanh(x)
-    e = expm1(-2.0 * jnp.abs(x))
-    return jnp.sign(x) * (-e / (2.0 + e))
+    a = jnp.abs(x)
+    if x.dtype == jnp.float64:
+        e = expm1(-2.0 * a)
+        return jnp.sign(x) * (-e / (2.0 + e))
+    small = a < _TANH_SWITCH
+    xs = jnp.where(small, x, 0.0)
+    x2 = xs * xs
+    p = jnp.zeros_like(x)
+    for c in reversed(_TANH_SHRINK_SERIES[:8]):
+        p = p * x2 + c
+    near = xs - (xs * x2) * p
+    # Beyond a = 20, tanh is 1 in float32 and float64 alike: the clip keeps exp finite, and so
+    # the derivative of this expression (tanh_shrink's second derivative) is 0, not inf / inf.
+    far = 1.0 - 2.0 / (1.0 + jnp.exp(2.0 * jnp.where(small, _TANH_SWITCH, _upto_20(a))))
+    return jnp.where(small, near, jnp.sign(x) * far)
 
 
 tanh = elementwise(
@@ -284,10 +325,27 @@ log_sigmoid = elementwise(
 _LOG_2 = math.log(2.0)
 
 
+def _log1p_of_negative(u):
+    """log1p(u) for -1/2 <= u <= 0, within 1 ulp in float64 (XLA's float64 log1p: 120 ulp).
+
+    log1p(u) = 2 atanh(z), z = u / (2 + u) in [-1/3, 0]: the odd series t (1 + z^2/3 + z^4/5
+    + ...) with t = 2z = u / (1 + u/2), written with t so that no intermediate is subnormal
+    for a normal u.  XLA's float32 log1p is within 1.5 ulp and kept.
+    """
+    if u.dtype != jnp.float64:
+        return jnp.log1p(u)
+    t = u / (1.0 + 0.5 * u)
+    z2 = 0.25 * (t * t)
+    acc = jnp.zeros_like(u)
+    for k in range(16, 0, -1):  # (1/9)^16 / 33 is below float64's eps
+        acc = acc * z2 + 1.0 / (2 * k + 1)
+    return t + t * (z2 * acc)
+
+
 def _log1mexp_forward(x):
     # Maechler's switch: log(-expm1(-x)) near 0, log1p(-exp(-x)) beyond log 2; each branch is
     # finite wherever the other is taken.
-    return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), jnp.log1p(-jnp.exp(-x)))
+    return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), _log1p_of_negative(-jnp.exp(-x)))
 
 
 log1mexp = elementwise(
@@ -316,33 +374,32 @@ log1mexp = elementwise(
 )
 
 
-def _tanh_shrink_coefficients(n: int) -> tuple[float, ...]:
-    """Coefficients c_k of x - tanh(x) = sum_{k<n} c_k x^(2k+3), from Bernoulli numbers."""
-    bernoulli = [Fraction(1)]
-    for m in range(1, 2 * n + 4):
-        bernoulli.append(-sum(math.comb(m + 1, j) * bernoulli[j] for j in range(m)) / (m + 1))
-    # tanh(x) = sum_{k>=1} 2^(2k) (2^(2k) - 1) B_(2k) x^(2k-1) / (2k)!
-    tanh = [
-        Fraction(4**k * (4**k - 1)) * bernoulli[2 * k] / math.factorial(2 * k)
-        for k in range(1, n + 2)
-    ]
-    return tuple(float(-c) for c in tanh[1:])
-
-
-# The series converges for |x| < pi/2: at |x| = 1, 44 terms reach float64's epsilon.
-_TANH_SHRINK_SERIES = _tanh_shrink_coefficients(44)
-_TANH_SHRINK_SWITCH = 1.0
-
-
 def _tanh_shrink_forward(x):
-    # x - tanh(x) cancels for small |x| (x^3/3 is all that is left): the Taylor series there.
-    small = jnp.abs(x) < _TANH_SHRINK_SWITCH
+    # x - tanh(x) cancels for small |x| (x^3/3 is all that is left): the Taylor series there,
+    # as (x^3 + x^3 x^2 P(x^2)) / 3 so that 1/3 is not a rounded coefficient (a division by 3
+    # rounds once; the float32 1/3 is half an ulp off before any arithmetic).
+    # x^3 is carried as hi + lo (Dekker's exact products), so that only the sum and the
+    # division round.  A tiny x is scaled up by 2^b first (b: the significand's bits), or the
+    # partial products of the lo parts would be subnormal, flushed, and lo wrong.
+    a = jnp.abs(x)
+    small = a < _TANH_SHRINK_SWITCH
     xs = jnp.where(small, x, 0.0)
-    x2 = xs * xs
-    series = jnp.zeros_like(x)
-    for c in reversed(_TANH_SHRINK_SERIES):
-        series = series * x2 + c
-    return jnp.where(small, series * x2 * xs, x - accurate_tanh(x))
+    bits = jnp.finfo(x.dtype).nmant + 1
+    tiny = a < 2.0 ** -(bits // 2)
+    xk = jnp.where(tiny, xs * 2.0**bits, xs)
+    x2, x2_lo = two_product(xk, xk)
+    x3, x3_lo = two_product(xk, x2)
+    tail = jnp.zeros_like(x)
+    for c in reversed(_TANH_SHRINK_SERIES[1 : 44 if x.dtype == jnp.float64 else 20]):
+        tail = tail * (xs * xs) + 3.0 * c
+    series = (x3 + ((x3_lo + xk * x2_lo) + x3 * ((xs * xs) * tail))) / 3.0
+    series = jnp.where(tiny, series * 2.0 ** (-3 * bits), series)
+    # Beyond, x - tanh(x) = (|x| - 1) + 2 / (1 + exp(2|x|)) with the sign of x: |x| - 1 is
+    # exact up to 2, and the small positive remainder has no cancellation (x - tanh(x) itself
+    # would amplify tanh's rounding fourfold near |x| = 1).  Beyond |x| = 20 the remainder is
+    # below half an ulp of |x| - 1 in float64; the clip keeps exp finite.
+    beyond = (a - 1.0) + 2.0 / (1.0 + jnp.exp(2.0 * jnp.where(small, 1.0, _upto_20(a))))
+    return jnp.where(small, series, jnp.sign(x) * beyond)
 
 
 tanh_shrink = elementwise(
@@ -564,21 +621,87 @@ def gelu_exact_derivative(x):
     return jnp.where(jnp.abs(x) < _CENTRE, _centre_cdf(x) + e * x_phi, tails)
 
 
-def _gelu_tanh_z(x):
-    return 2.0 * _TANH_GELU_C * (x + _TANH_GELU_K * x * jnp.square(x))
+def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, float]]:
+    """value as hi + lo, each representable in dtype (hi + lo carries twice its precision),
+    and hi's Veltkamp halves for `two_product`."""
+    hi = np.asarray(float(value), dtype)
+    lo = float(np.asarray(float(value - Decimal(float(hi))), dtype))
+    halves = tuple(float(h) for h in split(hi))
+    return float(hi), lo, halves
+
+
+# gelu's tanh form: z = C1 x + C3 x^3, C1 = 2 sqrt(2/pi), C3 = C1 0.044715, each as hi + lo.
+with localcontext() as _context:
+    _context.prec = 60
+    _C1 = 2 * (2 / Decimal("3.14159265358979323846264338327950288419716939937510582097")).sqrt()
+    _C3 = _C1 * Decimal("0.044715")
+_GELU_TANH_C = {
+    dtype: (_split_constant(_C1, dtype), _split_constant(_C3, dtype))
+    for dtype in ("float32", "float64")
+}
+# Beyond |x| = 12 (float32) or 30 (float64), sigmoid(z) is 0 or 1 to the last subnormal.
+_GELU_TANH_CLIP = {"float32": 12.0, "float64": 30.0}
+# Beyond |z| = far_at, exp(|z|) is computed over e^shift, up to the exponent top: x e^-(top +
+# shift) is below the smallest subnormal for |x| <= the clip above.
+_GELU_TANH_FAR = {"float32": (80.0, 32.0, 85.0), "float64": (700.0, 64.0, 700.0)}
+
+
+def _gelu_tanh_gates(x):
+    """exp(|z|), z = C1 x + C3 x^3, with z carried as hi + lo; a scale c; and z >= 0.
+
+    exp multiplies z's absolute rounding into its relative error (z = -87 at the end of
+    float32's range: 49 ulp from rounding z alone, 470 in float64), so z is built from exact
+    products (Dekker) and one exact sum (Knuth).  No sum has a constant operand: XLA
+    reassociates (a + c1) - c2 into a + (c1 - c2), which would undo the exact sum.
+    """
+    kind = "float64" if x.dtype == jnp.float64 else "float32"
+    (c1, c1_lo, c1_halves), (c3, c3_lo, c3_halves) = _GELU_TANH_C[kind]
+    xc = jnp.clip(x, -_GELU_TANH_CLIP[kind], _GELU_TANH_CLIP[kind])
+    x2, x2_lo = two_product(xc, xc)
+    x3, x3_lo = two_product(xc, x2)
+    x3_lo = x3_lo + xc * x2_lo
+    p1, p1_lo = two_product(c1, xc, c1_halves)
+    p3, p3_lo = two_product(c3, x3, c3_halves)
+    z, z_lo = two_sum(p1, p3)
+    z_lo = z_lo + ((p1_lo + c1_lo * xc) + (p3_lo + (c3 * x3_lo + c3_lo * x3)))
+    # E = exp(|z|) = exp(|hi|) (1 + sign(hi) lo); small = sigmoid(-|z|) = 1 / (1 + E) rounds
+    # once (e / (1 + e) with e = exp(-|z|) would round thrice), and big = 1 - small cannot
+    # cancel.  Where small would be subnormal, E is computed over e^shift and `c` = e^-shift is
+    # for the caller to multiply in last.  The exponent stops at `top`, where small c is below
+    # the smallest subnormal anyway, so that E stays finite (the second derivative
+    # differentiates 1 / (1 + E): inf / inf).
+    far_at, shift, top = _GELU_TANH_FAR[kind]
+    a = jnp.abs(z)
+    far = a > far_at
+    exponent = a - jnp.where(far, shift, 0.0)
+    big_e = jnp.exp(jnp.where(exponent > top, top, exponent)) * (1.0 + jnp.sign(z) * z_lo)
+    c = jnp.where(far, math.exp(-shift), 1.0)
+    return big_e, c, z >= 0.0, xc
 
 
 def gelu_tanh(x):
-    # (1 + tanh(z)) / 2 = sigmoid(2 z): no cancellation for negative x, where jax.nn's tanh form
-    # rounds to 0.
-    return times_gate(x, jax.nn.sigmoid(_gelu_tanh_z(x)))
+    # x sigmoid(z): (1 + tanh(z/2)) / 2 = sigmoid(z) has no cancellation for negative x, where
+    # jax.nn's tanh form rounds to 0.  For z < 0, x / (1 + E) rounds twice, and (x small) c
+    # keeps the product normal where it is (x - x / q would not: x / q is subnormal next to
+    # the smallest normal x).
+    big_e, c, positive, xc = _gelu_tanh_gates(x)
+    q = 1.0 + big_e
+    y = jnp.where(positive, x * (1.0 - c / q), (xc / q) * c)
+    return jnp.where(jnp.isinf(x), jnp.maximum(x, 0.0), y)
 
 
 def gelu_tanh_derivative(x):
-    s, t = sigmoid_pair(_gelu_tanh_z(x))
-    # Beyond |x| = 1e4, s * t is an exact 0; clipping there keeps x^3 from being inf (0 * inf).
+    # s + x s t z', z' = C1 + 3 C3 x^2, s = sigmoid(z), t = sigmoid(-z); small (and for x < 0
+    # also s) carries the e^shift scale, removed last.  Beyond |x| = 1e4, s t is an exact 0;
+    # clipping there keeps x^3 from being inf (0 * inf).
+    big_e, c, positive, _ = _gelu_tanh_gates(x)
+    small = 1.0 / (1.0 + big_e)
+    big = 1.0 - small * c
     xc = jnp.clip(x, -1e4, 1e4)
-    return s + (xc * t) * s * (2.0 * _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc)))
+    slope = (2.0 * _TANH_GELU_C) * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc))
+    return jnp.where(
+        positive, big + ((xc * small) * big) * slope * c, (small + (xc * small) * big * slope) * c
+    )
 
 
 def _gelu_forward(x, approximate):
@@ -693,13 +816,38 @@ hard_silu = elementwise(
 )
 
 
+def _pi_over_4(dtype) -> tuple[float, float]:
+    hi = np.asarray(math.pi / 4, dtype)
+    with localcontext() as context:
+        context.prec = 40
+        lo = Decimal("0.7853981633974483096156608458198757210492923498437764552") - Decimal(
+            float(hi)
+        )
+    return float(hi), float(np.asarray(float(lo), dtype))
+
+
+_PI_OVER_4 = {dtype: _pi_over_4(dtype) for dtype in ("float32", "float64")}
+
+
 def _snake_partials(x, a):
     # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.  sin(2ax) is
     # written 2 sin(ax) cos(ax): 2ax overflows to inf (and sin(inf) is NaN) near the largest x.
-    # f' = 1 + 2 sin cos = (sin + cos)^2: no cancellation where f' is near 0.
+    # f' = 1 + 2 sin cos = 2 sin(ax + pi/4)^2 has no cancellation; where it is near 0 the
+    # argument ax + pi/4 is near a multiple of pi, and its rounding is what f' is made of.  So
+    # ax + pi/4 is carried as r + e (Dekker's product, Knuth's sum, pi/4 as hi + lo) and
+    # sin(r + e) = sin(r) + e cos(r) - e^2 sin(r) / 2: float64 5200 -> 3 ulp near the zeros of
+    # f'.  That needs e small, |ax| below 2^12 (float32) or 2^40 (float64); beyond, (sin + cos)^2.
     sin, cos = jnp.sin(a * x), jnp.cos(a * x)
-    s2 = 2.0 * sin * cos
-    return jnp.square(sin + cos), x * s2 / a - jnp.square(sin / a)
+    kind = "float64" if x.dtype == jnp.float64 else "float32"
+    hi, lo = _PI_OVER_4[kind]
+    near = jnp.abs(a * x) < (2.0**40 if kind == "float64" else 2.0**12)
+    ax, ax_lo = two_product(a, jnp.where(near, x, 0.0))
+    r, e = two_sum(ax, jnp.full_like(ax, hi))
+    e = e + (ax_lo + lo)
+    sin_r = jnp.sin(r)
+    d = sin_r + e * (jnp.cos(r) - (0.5 * e) * sin_r)
+    slope = jnp.where(near, 2.0 * (d * d), jnp.square(sin + cos))
+    return slope, x * (2.0 * sin * cos) / a - jnp.square(sin / a)
 
 
 def _snake_forward(x, a):

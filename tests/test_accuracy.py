@@ -13,24 +13,15 @@ NAMES = (*_accuracy.ORACLE_NAMES, "gelu_tanh")
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 POINTS = 400
 # Where the float32/float64 value error exceeds the 2-ulp target, the bound it is held to (and
-# why; README lists these): XLA's own tanh is a few ulp off, and gelu's tanh
-# form cubes its argument.  These are open work, not accepted results.
+# why; README lists these).  These are open work, not accepted results.
 VALUE_BOUNDS = {
-    ("tanh", "float32"): 3.1,  # XLA's float32 tanh (jax.nn: the same)
-    ("log1mexp", "float64"): 6.0,  # (jax.nn: the same)
-    ("tanh_shrink", "float32"): 2.8,
-    ("tanh_shrink", "float64"): 7.0,
-    ("mish", "float32"): 2.1,
+    ("mish", "float32"): 2.1,  # five roundings after exp; 3.6 on a dense grid
     ("mish", "float64"): 3.0,
-    ("snake", "float32"): 2.3,
+    ("snake", "float32"): 2.3,  # sin(x)^2 cancels against x near x = -1
     # exp, the scaled Mills ratio and three products each round (was 53 and 340 with erfc).
     ("gelu", "float32"): 2.6,
     ("gelu", "float64"): 3.0,
-    ("gelu_tanh", "float32"): 49.0,  # the cubed argument (jax.nn: 1.6e7)
-    ("gelu_tanh", "float64"): 470.0,
 }
-# XLA's float64 sin and cos lose all accuracy for |x| beyond ~1e9 (no full range reduction).
-DERIVATIVE_GAPS = {("snake", "float64")}
 # The same computation in another XLA fusion can round differently by a hair.
 SAME_COMPUTATION = 0.05
 # Keeping y for the backward pass (a quarter of jax.nn's training memory) costs soft_sign's
@@ -56,10 +47,31 @@ def test_values_within_target(name, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NAMES)
 def test_derivative_mixed_error_within_four(name, dtype):
-    if (name, dtype) in DERIVATIVE_GAPS:
-        pytest.skip("XLA's float64 sin/cos at huge arguments")
     r = result(name, dtype)
     assert r.deriv_max_mixed <= 4.0, f"{r.deriv_max_mixed} at x = {r.worst_deriv_x}"
+
+
+# Strict derivative error where the derivative is computed from x (a derivative kept from y is
+# limited in the tails, which the mixed measure allows for).  Open gaps, each near a zero of
+# f', where the two terms of f' cancel and any rounding of their common input is amplified:
+STRICT_GAPS = {
+    ("mish", "float32"): 14.0,  # f' = 0 at x = -1.19; 13.6 at -1.41 (jax.nn: 15.3 mixed)
+    # f' = 2 sin(x + pi/4)^2 = 0 at -pi/4 + k pi; x + pi/4 is carried in extra precision up to
+    # |x| = 2^12 (float32) and 2^40 (float64), where (sin + cos)^2 takes over (263 and 5200 ulp
+    # before), and XLA's float32 sin loses relative accuracy near multiples of pi beyond ~100.
+    ("snake", "float32"): 18.0,
+    ("snake", "float64"): 130.0,
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "name", [n for n in NAMES if _accuracy.spec("gelu" if n == "gelu_tanh" else n).saves == "x"]
+)
+def test_derivatives_from_x_within_eight_ulp(name, dtype):
+    r = result(name, dtype)
+    bound = STRICT_GAPS.get((name, dtype), 8.0)
+    assert r.deriv_max_ulp <= bound, f"{r.deriv_max_ulp} ulp"
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -74,17 +86,33 @@ def test_never_worse_than_jax_nn(name, dtype):
     assert r.deriv_max_mixed <= r.jax_nn_deriv_max_mixed + SAME_COMPUTATION
 
 
-@pytest.mark.parametrize(
-    ("dtype", "lowest", "bound"), [("float32", -13.1, 3.3), ("float64", -37.5, 4.0)]
-)
-def test_gelu_left_tail_on_a_dense_grid(dtype, lowest, bound):
-    # Down to where x Phi(x) leaves the normal range: the exact-argument exponential and the
-    # fitted Mills ratio hold the whole tail to a few ulps (erfc-based: 53 and 340; jax.nn's
-    # erf-based: 1.6e7 and 8.8e15).
-    points = np.linspace(lowest, 0.0, 700).astype(dtype).astype(np.float64)
-    r = _accuracy.measure("gelu", dtype, points, against_jax_nn=False)
+# Dense grids where the sparse one could miss the worst case, with the bound each is held to.
+DENSE = [
+    # gelu's left tail down to where x Phi(x) leaves the normal range: the exact-argument
+    # exponential and the fitted Mills ratio (erfc-based: 53 and 340; jax.nn: 1.6e7, 8.8e15).
+    ("gelu", "float32", -13.1, 0.0, 3.5),
+    ("gelu", "float64", -37.5, 0.0, 4.0),
+    # The tanh form with z carried as hi + lo (plain: 49 and 470; jax.nn: 1.6e7 and 8.9e15).
+    ("gelu_tanh", "float32", -10.7, 0.0, 2.3),
+    ("gelu_tanh", "float64", -24.5, 0.0, 2.0),
+    ("gelu_tanh", "float32", 0.0, 12.0, 2.0),
+    # float32 tanh: series and exp (XLA's: 4.5 on a dense grid); float64: expm1-based.
+    ("tanh", "float32", -10.0, 10.0, 1.3),
+    ("tanh", "float64", -20.0, 20.0, 2.0),
+    # Our log1p for float64 (XLA's is 120 ulp off at -0.41: log1mexp was 6 ulp).
+    ("log1mexp", "float64", 0.01, 40.0, 2.0),
+    # The series with exact x^3 inside |x| < 1, (|x| - 1) + 2 / (1 + exp(2|x|)) beyond.
+    ("tanh_shrink", "float32", -3.0, 3.0, 2.1),
+    ("tanh_shrink", "float64", -3.0, 3.0, 2.0),
+]
+
+
+@pytest.mark.parametrize(("name", "dtype", "lowest", "highest", "bound"), DENSE)
+def test_values_on_a_dense_grid(name, dtype, lowest, highest, bound):
+    points = np.linspace(lowest, highest, 701).astype(dtype).astype(np.float64)
+    r = _accuracy.measure(name, dtype, points, against_jax_nn=False)
     assert r.value_max_ulp <= bound, f"{r.value_max_ulp} ulp at x = {r.worst_value_x}"
-    assert r.deriv_max_mixed <= 1.0, f"{r.deriv_max_mixed} at x = {r.worst_deriv_x}"
+    assert r.deriv_max_mixed <= 4.0, f"{r.deriv_max_mixed} at x = {r.worst_deriv_x}"
 
 
 def test_the_oracle_is_itself_right_where_the_answer_is_known():
