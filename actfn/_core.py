@@ -17,6 +17,8 @@ Dtype policy (one for every activation):
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -159,6 +161,28 @@ def two_sum(a, b):
     return s, (a - (s - v)) + (b - v)
 
 
+_NARROW = contextvars.ContextVar("actfn_narrow_input", default=False)
+
+
+def narrow_input() -> bool:
+    """True while an activation is traced for a float16 or bfloat16 input.
+
+    Such inputs are computed in float32 and rounded once to 8 or 11 bits, so a float32 formula
+    a few ulp off is already correctly rounded after it: the extra-precision float32 paths
+    (our tanh, gelu's double-word tanh form) may take XLA's cheaper arithmetic instead.
+    """
+    return _NARROW.get()
+
+
+@contextlib.contextmanager
+def _tracing_for(dtype):
+    token = _NARROW.set(jnp.dtype(dtype) in _LOW_PRECISION)
+    try:
+        yield
+    finally:
+        _NARROW.reset(token)
+
+
 def compute_dtype(dtype) -> jnp.dtype:
     """The dtype an activation computes in: float32 for the 16-bit floats, else the dtype."""
     dtype = jnp.dtype(dtype)
@@ -273,9 +297,10 @@ def _wire(
 
     def run_forward(options, x, params, aux):
         c = working(x.dtype)
-        y = forward(
-            x.astype(c), tuple(jnp.asarray(p).astype(c) for p in params), aux, **dict(options)
-        )
+        with _tracing_for(x.dtype):
+            y = forward(
+                x.astype(c), tuple(jnp.asarray(p).astype(c) for p in params), aux, **dict(options)
+            )
         return y.astype(x.dtype)
 
     def primal(options, x, params, aux):
@@ -295,13 +320,14 @@ def _wire(
             # pass's (the same erfc(x) in both, say): merged, the shared intermediate would be
             # kept alive from forward to backward, an extra array per layer in training.
             saved = jax.lax.optimization_barrier(saved).astype(c)
-        dx, *dparams = backward(
-            saved,
-            tuple(jnp.asarray(p).astype(c) for p in params),
-            aux,
-            g.astype(c),
-            **dict(options),
-        )
+        with _tracing_for(g.dtype):
+            dx, *dparams = backward(
+                saved,
+                tuple(jnp.asarray(p).astype(c) for p in params),
+                aux,
+                g.astype(c),
+                **dict(options),
+            )
         dparams = tuple(
             sum_to_shape(jnp.broadcast_to(dp, g.shape), jnp.shape(p)).astype(jnp.result_type(p))
             for dp, p in zip(dparams, params)

@@ -11,7 +11,17 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlogy
 
-from actfn._core import Kink, Param, elementwise, expm1, split, times_gate, two_product, two_sum
+from actfn._core import (
+    Kink,
+    Param,
+    elementwise,
+    expm1,
+    narrow_input,
+    split,
+    times_gate,
+    two_product,
+    two_sum,
+)
 
 HE = "he_normal"
 GLOROT = "glorot_uniform"
@@ -98,6 +108,8 @@ def accurate_tanh(x):
     if x.dtype == jnp.float64:
         e = expm1(-2.0 * a)
         return jnp.sign(x) * (-e / (2.0 + e))
+    if narrow_input():
+        return jnp.tanh(x)  # rounded to bfloat16/float16 it is correctly rounded already
     small = a < _TANH_SWITCH
     xs = jnp.where(small, x, 0.0)
     x2 = xs * xs
@@ -657,6 +669,9 @@ def _gelu_tanh_gates(x):
     kind = "float64" if x.dtype == jnp.float64 else "float32"
     (c1, c1_lo, c1_halves), (c3, c3_lo, c3_halves) = _GELU_TANH_C[kind]
     xc = jnp.clip(x, -_GELU_TANH_CLIP[kind], _GELU_TANH_CLIP[kind])
+    if narrow_input():
+        # For a bfloat16/float16 result, z's rounding (49 float32 ulp at most) is invisible.
+        return _gelu_tanh_exp(c1 * xc + c3 * (xc * (xc * xc)), 0.0, kind) + (xc,)
     x2, x2_lo = two_product(xc, xc)
     x3, x3_lo = two_product(xc, x2)
     x3_lo = x3_lo + xc * x2_lo
@@ -670,13 +685,17 @@ def _gelu_tanh_gates(x):
     # for the caller to multiply in last.  The exponent stops at `top`, where small c is below
     # the smallest subnormal anyway, so that E stays finite (the second derivative
     # differentiates 1 / (1 + E): inf / inf).
+    return _gelu_tanh_exp(z, z_lo, kind) + (xc,)
+
+
+def _gelu_tanh_exp(z, z_lo, kind):
     far_at, shift, top = _GELU_TANH_FAR[kind]
     a = jnp.abs(z)
     far = a > far_at
     exponent = a - jnp.where(far, shift, 0.0)
     big_e = jnp.exp(jnp.where(exponent > top, top, exponent)) * (1.0 + jnp.sign(z) * z_lo)
     c = jnp.where(far, math.exp(-shift), 1.0)
-    return big_e, c, z >= 0.0, xc
+    return big_e, c, z >= 0.0
 
 
 def gelu_tanh(x):

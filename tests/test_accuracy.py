@@ -4,9 +4,12 @@ points spanning each dtype's whole finite range; `python -m actfn accuracy` prin
 import functools
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import actfn
 from actfn import _accuracy
 
 NAMES = (*_accuracy.ORACLE_NAMES, "gelu_tanh")
@@ -126,3 +129,33 @@ def test_the_oracle_is_itself_right_where_the_answer_is_known():
     assert values[0] == pytest.approx(1e-30, rel=1e-12)  # b / (4 |x|), no cancellation
     _, derivatives = _accuracy._truth("log1mexp", (1e-300,))
     assert derivatives[0] == pytest.approx(1e300, rel=1e-12)  # 1 / expm1(x)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name", ["tanh", "gelu_tanh"])
+def test_sixteen_bit_inputs_take_the_cheaper_float32_path_and_stay_correctly_rounded(name, dtype):
+    # For a 16-bit input, tanh and gelu's tanh form skip the extra-precision float32 arithmetic
+    # (a few float32 ulp vanish in the final rounding): every finite input, against float64.
+    x = np.arange(1 << 16, dtype=np.uint16).view(jnp.dtype(dtype))
+    x = x[np.isfinite(x.astype(np.float32))]
+    xd = x.astype(np.float64)
+    if name == "tanh":
+        fn, truth = actfn.tanh, np.tanh(xd)
+    else:
+        c = 2.0 * math.sqrt(2.0 / math.pi)
+        fn = functools.partial(actfn.gelu, approximate=True)
+        with np.errstate(over="ignore"):
+            truth = xd / (1.0 + np.exp(-c * (xd + 0.044715 * xd**3)))
+    got = np.asarray(fn(jnp.asarray(x)), np.float64)
+    tiny = float(jnp.finfo(dtype).tiny)
+    ulp = np.exp2(np.floor(np.log2(np.maximum(np.abs(truth), tiny))) - jnp.finfo(dtype).nmant)
+    error = np.where((np.abs(truth) < tiny) & (np.abs(got) <= tiny), 0.0, np.abs(got - truth) / ulp)
+    assert error.max() <= 0.501, f"{error.max()} ulp at x = {xd[np.argmax(error)]}"
+    assert not actfn._core.narrow_input()  # the flag lives only while tracing
+    # And the path is the cheap one: XLA's tanh, no exact products (Dekker's split multiplies
+    # by 4097), where float32 inputs take ours.
+    sixteen, thirty_two = (str(jax.make_jaxpr(fn)(v)) for v in (x[:4], np.float32(x[:4])))
+    if name == "tanh":
+        assert "= tanh " in sixteen and "= tanh " not in thirty_two
+    else:
+        assert "4097" not in sixteen and "4097" in thirty_two
