@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     accuracy.add_argument(
         "--dtypes", nargs="+", default=["float16", "bfloat16", "float32", "float64"]
     )
-    accuracy.add_argument("--points", type=int, default=400, help="grid points per dtype")
+    accuracy.add_argument("--points", type=int, default=2000, help="grid points per dtype")
     accuracy.add_argument(
         "--exhaustive",
         action="store_true",

@@ -71,7 +71,8 @@ def _oracles(m) -> dict[str, Callable]:
         "selu": lambda x: s * x if x > 0 else s * a * m.expm1(x),
         "celu": lambda x: x if x > 0 else m.expm1(x),
         "log_sigmoid": lambda x: -_softplus(m, -x),
-        "log1mexp": lambda x: m.log(-m.expm1(-x)),
+        # log1p for x > log 2: at 50 digits, 1 - exp(-188) is 1 and its log would be 0.
+        "log1mexp": lambda x: m.log(-m.expm1(-x)) if x < m.log(2) else m.log1p(-m.exp(-x)),
         "tanh_shrink": lambda x: _cancelling(m, lambda z: z - m.tanh(z), x, 3),
         # For x < 0 the textbook (x + sqrt(x^2 + 4)) / 2 cancels beyond any fixed precision.
         "squareplus": lambda x: (
@@ -89,9 +90,28 @@ def _oracles(m) -> dict[str, Callable]:
 
 
 def _exact_derivatives(m) -> dict[str, Callable]:
-    """Derivatives given in closed form where a finite difference cannot be trusted: snake's
-    period is 2 pi however large |x| is, so a step relative to |x| spans many periods."""
-    return {"snake": lambda x: 1 + m.sin(2 * x)}
+    """Derivatives given in closed form where a finite difference cannot be trusted.
+
+    snake's period is 2 pi however large |x| is, so a step relative to |x| spans many periods.
+    The others tend to a constant other than 0 (sigmoid to 1, elu to -1), where 50 digits hold
+    1 - 1e-87 as 1 and the difference quotient reads 0; float64 still has the true derivative
+    (1e-87) in range.
+    """
+    a, s = m.mpf("1.6732632423543772848170429916717"), m.mpf("1.0507009873554804934193349852946")
+
+    def sigmoid_slope(x):
+        e = m.exp(-abs(x))
+        return e / (1 + e) ** 2
+
+    return {
+        "snake": lambda x: 1 + m.sin(2 * x),
+        "sigmoid": sigmoid_slope,
+        "tanh": lambda x: m.sech(x) ** 2,
+        "soft_sign": lambda x: 1 / (1 + abs(x)) ** 2,
+        "elu": lambda x: 1 if x > 0 else m.exp(x),
+        "celu": lambda x: 1 if x > 0 else m.exp(x),
+        "selu": lambda x: s if x > 0 else s * a * m.exp(x),
+    }
 
 
 ORACLE_NAMES = (
@@ -310,7 +330,7 @@ def measure(
     )
 
 
-def run(names=None, dtypes=DTYPES, count: int = 400, exhaustive: bool = False) -> list[Result]:
+def run(names=None, dtypes=DTYPES, count: int = 2000, exhaustive: bool = False) -> list[Result]:
     """The accuracy table: every activation with an oracle, every dtype."""
     results = []
     for name in names or (*ORACLE_NAMES, "gelu_tanh"):

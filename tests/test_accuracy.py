@@ -18,7 +18,7 @@ POINTS = 400
 # Where the float32/float64 value error exceeds the 2-ulp target, the bound it is held to (and
 # why; README lists these).  These are open work, not accepted results.
 VALUE_BOUNDS = {
-    ("mish", "float32"): 2.1,  # five roundings after exp; 3.6 on a dense grid
+    ("mish", "float32"): 2.1,  # five roundings after exp; 4.2 on a dense grid
     ("mish", "float64"): 3.0,
     # exp, the scaled Mills ratio and three products each round (was 53 and 340 with erfc).
     ("gelu", "float32"): 2.6,
