@@ -183,6 +183,30 @@ def _tracing_for(dtype):
         _NARROW.reset(token)
 
 
+def log1p(u):
+    """log(1 + u) for -1/2 <= u <= 1: within 1.5 ulp in float32 and 1 in float64, and on CPU
+    about twice as fast as XLA's (whose float64 log1p is 120 ulp off near -0.41).
+
+    log1p(u) = 2 atanh(z), z = u / (2 + u) in [-1/3, 1/3]: the odd series t (1 + z^2/3 +
+    z^4/5 + ...) with t = 2z = 2u / (2 + u).  t carries its rounding error as t_lo (from the
+    remainder 2u - t (2 + u), exact by Dekker's product), so that only the final sum rounds
+    in full.  (2 + u)'s own rounding error is exact too: |u| <= 2, Fast2Sum.
+    """
+    d = 2.0 + u
+    d_lo = u - (d - 2.0)
+    # One division, its result used twice: with two, XLA's CPU backend splits the loop (44
+    # bytes moved per element in softplus's forward+backward instead of 20).
+    inverse = 1.0 / d
+    t = (2.0 * u) * inverse
+    p, p_lo = two_product(t, d)
+    t_lo = (((2.0 * u - p) - p_lo) - t * d_lo) * inverse
+    z2 = 0.25 * (t * t)
+    acc = jnp.zeros_like(u)
+    for k in range(16 if u.dtype == jnp.float64 else 8, 0, -1):  # (1/9)^k / (2k + 1) < eps
+        acc = acc * z2 + 1.0 / (2 * k + 1)
+    return t + (t_lo + t * (z2 * acc))
+
+
 def compute_dtype(dtype) -> jnp.dtype:
     """The dtype an activation computes in: float32 for the 16-bit floats, else the dtype."""
     dtype = jnp.dtype(dtype)

@@ -16,6 +16,7 @@ from actfn._core import (
     Param,
     elementwise,
     expm1,
+    log1p,
     narrow_input,
     split,
     times_gate,
@@ -155,8 +156,11 @@ softplus = elementwise(
     formula="log(1 + exp(beta * x)) / beta",
     derivative="sigmoid(beta * x) = 1 - exp(-beta * f(x))",
     output_range=(0.0, math.inf),
-    # logaddexp(z, 0) = max(z, 0) + log1p(exp(-|z|)) never overflows.
-    forward=lambda x, beta: jnp.logaddexp(beta * x, 0.0) / beta,
+    # max(z, 0) + log1p(exp(-|z|)), z = beta x, never overflows (our log1p: 2.8 -> 2.2 ulp in
+    # float32 on a dense grid, and the forward pass is faster than with XLA's log1p).
+    forward=lambda x, beta: (
+        (jnp.maximum(beta * x, 0.0) + log1p(jnp.exp(-jnp.abs(beta * x)))) / beta
+    ),
     partials=_softplus_partials,
     reference=lambda x, beta: jnp.log1p(jnp.exp(beta * x)) / beta,
     saves="y",
@@ -312,7 +316,7 @@ def _log_sigmoid_forward(x):
     # log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): never overflows.  Written
     # out rather than with logaddexp, XLA keeps only y for the backward pass (4 MiB, not 32, in
     # the README's MLP training step).
-    return jnp.minimum(x, 0.0) - jnp.log1p(jnp.exp(-jnp.abs(x)))
+    return jnp.minimum(x, 0.0) - log1p(jnp.exp(-jnp.abs(x)))
 
 
 log_sigmoid = elementwise(
@@ -337,27 +341,10 @@ log_sigmoid = elementwise(
 _LOG_2 = math.log(2.0)
 
 
-def _log1p_of_negative(u):
-    """log1p(u) for -1/2 <= u <= 0, within 1 ulp in float64 (XLA's float64 log1p: 120 ulp).
-
-    log1p(u) = 2 atanh(z), z = u / (2 + u) in [-1/3, 0]: the odd series t (1 + z^2/3 + z^4/5
-    + ...) with t = 2z = u / (1 + u/2), written with t so that no intermediate is subnormal
-    for a normal u.  XLA's float32 log1p is within 1.5 ulp and kept.
-    """
-    if u.dtype != jnp.float64:
-        return jnp.log1p(u)
-    t = u / (1.0 + 0.5 * u)
-    z2 = 0.25 * (t * t)
-    acc = jnp.zeros_like(u)
-    for k in range(16, 0, -1):  # (1/9)^16 / 33 is below float64's eps
-        acc = acc * z2 + 1.0 / (2 * k + 1)
-    return t + t * (z2 * acc)
-
-
 def _log1mexp_forward(x):
     # Maechler's switch: log(-expm1(-x)) near 0, log1p(-exp(-x)) beyond log 2; each branch is
     # finite wherever the other is taken.
-    return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), _log1p_of_negative(-jnp.exp(-x)))
+    return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), log1p(-jnp.exp(-x)))
 
 
 log1mexp = elementwise(
