@@ -388,10 +388,11 @@ def _tanh_shrink_forward(x):
     xk = jnp.where(tiny, xs * 2.0**bits, xs)
     x2, x2_lo = two_product(xk, xk)
     x3, x3_lo = two_product(xk, x2)
+    xs2 = xs * xs  # unscaled, for the correction
     tail = jnp.zeros_like(x)
     for c in reversed(_TANH_SHRINK_SERIES[1 : 44 if x.dtype == jnp.float64 else 20]):
-        tail = tail * (xs * xs) + 3.0 * c
-    series = (x3 + ((x3_lo + xk * x2_lo) + x3 * ((xs * xs) * tail))) / 3.0
+        tail = tail * xs2 + 3.0 * c
+    series = (x3 + ((x3_lo + xk * x2_lo) + x3 * (xs2 * tail))) / 3.0
     series = jnp.where(tiny, series * 2.0 ** (-3 * bits), series)
     # Beyond, x - tanh(x) = (|x| - 1) + 2 / (1 + exp(2|x|)) with the sign of x: |x| - 1 is
     # exact up to 2, and the small positive remainder has no cancellation (x - tanh(x) itself
@@ -633,7 +634,9 @@ def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, f
 # gelu's tanh form: z = C1 x + C3 x^3, C1 = 2 sqrt(2/pi), C3 = C1 0.044715, each as hi + lo.
 with localcontext() as _context:
     _context.prec = 60
-    _C1 = 2 * (2 / Decimal("3.14159265358979323846264338327950288419716939937510582097")).sqrt()
+    _PI = Decimal("3.14159265358979323846264338327950288419716939937510582097")
+    _QUARTER_PI = _PI / 4
+    _C1 = 2 * (2 / _PI).sqrt()
     _C3 = _C1 * Decimal("0.044715")
 _GELU_TANH_C = {
     dtype: (_split_constant(_C1, dtype), _split_constant(_C3, dtype))
@@ -651,8 +654,9 @@ def _gelu_tanh_gates(x):
 
     exp multiplies z's absolute rounding into its relative error (z = -87 at the end of
     float32's range: 49 ulp from rounding z alone, 470 in float64), so z is built from exact
-    products (Dekker) and one exact sum (Knuth).  No sum has a constant operand: XLA
-    reassociates (a + c1) - c2 into a + (c1 - c2), which would undo the exact sum.
+    products (Dekker) and one exact sum (Knuth) of two products.  (An earlier form, the exact
+    sum C1 + C3 x^2 of a constant and a product, lost its error term once compiled by XLA;
+    the dense-grid tests would show such a loss.)
     """
     kind = "float64" if x.dtype == jnp.float64 else "float32"
     (c1, c1_lo, c1_halves), (c3, c3_lo, c3_halves) = _GELU_TANH_C[kind]
@@ -823,17 +827,7 @@ hard_silu = elementwise(
 )
 
 
-def _pi_over_4(dtype) -> tuple[float, float]:
-    hi = np.asarray(math.pi / 4, dtype)
-    with localcontext() as context:
-        context.prec = 40
-        lo = Decimal("0.7853981633974483096156608458198757210492923498437764552") - Decimal(
-            float(hi)
-        )
-    return float(hi), float(np.asarray(float(lo), dtype))
-
-
-_PI_OVER_4 = {dtype: _pi_over_4(dtype) for dtype in ("float32", "float64")}
+_PI_OVER_4 = {dtype: _split_constant(_QUARTER_PI, dtype)[:2] for dtype in ("float32", "float64")}
 
 
 def _snake_partials(x, a):
