@@ -32,6 +32,9 @@ from actfn._core import compute_dtype
 from actfn._registry import spec
 
 DIGITS = 50
+# selu's constants to the digits the oracle needs (the library's are the nearest floats).
+SELU_ALPHA_DIGITS = "1.6732632423543772848170429916717"
+SELU_SCALE_DIGITS = "1.0507009873554804934193349852946"
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
@@ -59,7 +62,7 @@ def _cancelling(m, f, x, order):
 
 def _oracles(m) -> dict[str, Callable]:
     """50-digit definitions, with the default parameters, of the elementwise activations."""
-    a, s = m.mpf("1.6732632423543772848170429916717"), m.mpf("1.0507009873554804934193349852946")
+    a, s = m.mpf(SELU_ALPHA_DIGITS), m.mpf(SELU_SCALE_DIGITS)
     c = m.sqrt(2 / m.pi)
     return {
         "sigmoid": lambda x: _sig(m, x),
@@ -97,7 +100,7 @@ def _exact_derivatives(m) -> dict[str, Callable]:
     1 - 1e-87 as 1 and the difference quotient reads 0; float64 still has the true derivative
     (1e-87) in range.
     """
-    a, s = m.mpf("1.6732632423543772848170429916717"), m.mpf("1.0507009873554804934193349852946")
+    a, s = m.mpf(SELU_ALPHA_DIGITS), m.mpf(SELU_SCALE_DIGITS)
 
     def sigmoid_slope(x):
         e = m.exp(-abs(x))
