@@ -140,7 +140,8 @@ ORACLE_NAMES = (
 
 def grid(dtype: str, count: int = 400, exhaustive: bool = False) -> np.ndarray:
     """Points of the dtype spanning its whole finite range: both signs, log-spaced magnitudes
-    from the smallest subnormal to the largest finite, and 0.  bfloat16 can be exhaustive."""
+    from the smallest subnormal to the largest finite, a dense stretch in [-20, 20], the edges
+    of exp's range, and 0.  bfloat16 can be exhaustive."""
     dt = jnp.dtype(dtype)
     info = jnp.finfo(dt)
     if exhaustive and dt.itemsize == 2:
@@ -153,7 +154,12 @@ def grid(dtype: str, count: int = 400, exhaustive: bool = False) -> np.ndarray:
         mags = np.exp2(np.linspace(np.log2(tiny_sub), np.log2(top), count // 2))
     mags[-1] = top
     dense = np.linspace(-20.0, 20.0, count // 4)
-    pts = np.concatenate([mags, -mags, dense, [0.0]]).astype(dt).astype(np.float64)
+    # Where exp leaves the normal range: exp(x) or x exp(x) near the smallest normal (silu,
+    # mish and sigmoid at -90 in float32) and exp(x) near the largest finite number.
+    low = np.linspace(np.log(tiny_sub) - 1.0, np.log(float(info.tiny)) + 4.0, count // 20)
+    high = np.linspace(np.log(top) - 2.0, np.log(top), count // 20)
+    edges = np.concatenate([low, -low, high, -high])
+    pts = np.concatenate([mags, -mags, dense, edges, [0.0]]).astype(dt).astype(np.float64)
     return np.unique(pts[np.isfinite(pts)])
 
 
@@ -305,8 +311,9 @@ def measure(
         with np.errstate(invalid="ignore", over="ignore"):
             strict = np.abs(got - td) / _ulp(td, dtype)
             # A true derivative below the smallest normal may be returned as 0 (flushed).
-            strict = np.where((np.abs(td) < tiny) & (got == 0), 0.0, strict)
-            mixed = np.abs(got - td) / (float(info.eps) * scale)
+            flushed = (np.abs(td) < tiny) & (got == 0)
+            strict = np.where(flushed, 0.0, strict)
+            mixed = np.where(flushed, 0.0, np.abs(got - td) / (float(info.eps) * scale))
             strict, mixed = saturate(strict, got, td), saturate(mixed, got, td)
         return (
             np.where(np.isnan(strict), np.inf, strict)[ok_d],

@@ -49,6 +49,121 @@ def sigmoid_pair(z):
     return jnp.where(positive, big, small), jnp.where(positive, small, big)
 
 
+def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, float]]:
+    """value as hi + lo, each representable in dtype (hi + lo carries twice its precision),
+    and hi's Veltkamp halves for `two_product`."""
+    hi = np.asarray(float(value), dtype)
+    lo = float(np.asarray(float(value - Decimal(float(hi))), dtype))
+    halves = tuple(float(h) for h in split(hi))
+    return float(hi), lo, halves
+
+
+# Beyond z = -k the logistic sigmoid(z) = 1 / (1 + exp(-z)) is computed over e^-k, to be
+# multiplied in last: x sigmoid(z) is normal where sigmoid(z) is not (silu(-90) = -7e-38, and
+# sigmoid(-90) = 8e-40 is flushed to 0 on CPU).  k is where e^-k rounds best (within 0.01 eps
+# in float32 and 0.007 in float64); exp's argument is clipped at `top` to stay finite (beyond,
+# the product is below the normal range for every x but the very largest).
+_LOGISTIC_FAR = {"float32": (86.0, 86.0 + 88.0), "float64": (698.0, 698.0 + 709.0)}
+
+
+def logistic_parts(z):
+    """d, t, c and far with sigmoid(z) = c / d and sigmoid(-z) = t, for products with x.
+
+    d = 1 + exp(-z), so that x sigmoid(z) = x / d rounds once (x * sigmoid(z) rounds twice
+    after the division: silu 2.3 -> 1.9 ulp).  Where `far` (z < -k), d = exp(-z - k), whose
+    1 + is below its rounding, t = 1 and c = e^-k; elsewhere c = 1.
+    """
+    k, top = _LOGISTIC_FAR["float64" if z.dtype == jnp.float64 else "float32"]
+    w = -z
+    far = w > k
+    e = jnp.exp(jnp.where(far, jnp.minimum(w, top) - k, w))
+    d = jnp.where(far, e, 1.0 + e)
+    return d, jnp.where(far, 1.0, e / d), jnp.where(far, math.exp(-k), 1.0), far
+
+
+def beyond_logistic(z):
+    """Where z is below logistic_parts' clip: x sigmoid(z) is 0 there but for |x| near the
+    largest float with |beta| below 1e-34 (float32), and the clipped d would not give 0."""
+    return z < -_LOGISTIC_FAR["float64" if z.dtype == jnp.float64 else "float32"][1]
+
+
+# Next to a simple zero x0 of f' (silu, gelu, mish), f' is a sum of terms of order 1 that
+# cancel: an absolute error of a few eps is a relative error without bound (silu: 230 ulp on a
+# 1,500-point grid).  Within RADIUS of x0, f'(x) = d P(d), d = x - x0 with x0 as hi + lo (x - hi
+# is exact), and P a Chebyshev fit of f'(x0 + d) / d within an eighth of an eps
+# (tools/fit_derivative_roots.py).  Outside the window the general formula is within 8 ulp.
+_ROOT_RADIUS = 0.4
+_DERIVATIVE_ROOTS = {
+    "silu": (
+        Decimal("-1.278464542761073795109358739022980155439"),
+        (0.2178117057198001, 0.14664879766261693, 0.018874814284630212, -0.01522271074945348,
+         -0.006606594228069279, 0.00012788002249132516, 0.000798637561610031,
+         0.00017520527299880526, -4.189199253103808e-05),
+        (0.2178117057198001, 0.14664879699694686, 0.018874814223782326, -0.015222655223178175,
+         -0.006606589138359417, 0.0001266274094147162, 0.0007985218820233756,
+         0.00018570726350572138, -4.090534783363644e-05, -2.973384771445886e-05,
+         -2.9425485925120592e-06, 2.3485521785572204e-06, 8.592896254949062e-07,
+         -4.1222409522468806e-08, -8.984819942405851e-08),
+    ),
+    "gelu": (
+        Decimal("-0.7517915246935644574579049467795240396645"),
+        (0.4314939923140469, 0.3882849787894399, -0.01819967832063773, -0.11400788294975417,
+         -0.01477136181049341, 0.019413781510312846, 0.0045356101901372955,
+         -0.0021734171251586803, -0.0007144690428749874),
+        (0.4314939923140469, 0.388284982990552, -0.01819967639867117, -0.11400823329722033,
+         -0.014771522148224643, 0.01942167983809646, 0.004539228377795263,
+         -0.0022395380653459046, -0.0007448267990467245, 0.00018633970530052986,
+         8.615887214407744e-05, -1.1214056133615595e-05, -7.743484105195076e-06,
+         4.315893417227798e-07, 5.494062819163377e-07),
+    ),
+    "gelu_tanh": (
+        Decimal("-0.7524614220710162584879544432889160906054"),
+        (0.4304000910248585, 0.3875184403334428, -0.015782856256993685, -0.11394399879390231,
+         -0.016619100066095363, 0.019671366747968235, 0.00525590179147329,
+         -0.002330637813182504, -0.0008840481904144854),
+        (0.4304000910248585, 0.3875184461357889, -0.015782853521848036, -0.11394448308095462,
+         -0.016619328343050306, 0.019682309459450948, 0.00526105925472406,
+         -0.002422731830835693, -0.0009274420152302726, 0.0002639273263482654,
+         0.0001242521151406037, -3.495244215208736e-05, -1.594896050311977e-05,
+         5.893313638104327e-06, 2.420383804936924e-06, -8.980673769662941e-07,
+         -3.8299640394489464e-07),
+    ),
+    "mish": (
+        Decimal("-1.192431214515495212137588340420739405601"),
+        (0.2669479140495345, 0.20473126518458903, 0.041907822320012514, -0.020271914382528823,
+         -0.01582123295894657, -0.0033586452898070863, 0.0010948012995971542,
+         0.0009732681819545227, 0.00023413067282658628),
+        (0.2669479140495345, 0.20473126408010583, 0.04190782104360952, -0.020271822716679364,
+         -0.015821126561650963, -0.003360684927329182, 0.0010924055353828464,
+         0.0009898181099789662, 0.000254129529312438, -4.196158334982201e-05,
+         -5.583144132992703e-05, -1.7299034550719888e-05, 9.633692757657351e-07,
+         2.912005878100319e-06, 9.859940194971414e-07),
+    ),
+}  # fmt: skip
+
+
+def near_root(name, x, general):
+    """`name`'s f'(x): `general` (an array), or d P(d) within _ROOT_RADIUS of its zero."""
+    if narrow_input():
+        return general  # a bfloat16/float16 x is never close enough to the zero to tell
+    kind = "float64" if x.dtype == jnp.float64 else "float32"
+    root, p32, p64 = _DERIVATIVE_ROOTS[name]
+    hi, lo, _ = _split_constant(root, kind)
+    # d = x - hi - lo; XLA would fold the two constants of (x - hi) - lo into one (losing lo),
+    # so d P(d) is d_hi P - lo P, with P taken at d_hi (lo is below half an ulp of x: P moves
+    # by a fraction of its own ulp).
+    d_hi = x - hi
+    p = _horner(p64 if kind == "float64" else p32, d_hi)
+    return jnp.where(jnp.abs(d_hi) < _ROOT_RADIUS, d_hi * p - lo * p, general)
+
+
+def _horner(coefficients, t):
+    acc = coefficients[-1]
+    for c in reversed(coefficients[:-1]):
+        acc = acc * t + c
+    return acc
+
+
 # ---------------------------------------------------------------------------------------------
 sigmoid = elementwise(
     name="sigmoid",
@@ -199,13 +314,23 @@ soft_sign = elementwise(
     jax_nn="soft_sign",
 )
 
+
+def _exponential(x):
+    # XLA's float32 exp loses accuracy next to overflow (5 ulp at 88.7, against 0.9 below 88):
+    # there exp(x) = exp(x - 3) e^3, with x - 3 exact and e^3 within 0.014 eps in float32.
+    if x.dtype != jnp.float32:
+        return jnp.exp(x)
+    high = x > 88.0
+    return jnp.exp(jnp.where(high, x - 3.0, x)) * jnp.where(high, math.exp(3.0), 1.0)
+
+
 exponential = elementwise(
     name="exponential",
     summary="Exponential.",
     formula="exp(x)",
     derivative="exp(x) = f(x)",
     output_range=(0.0, math.inf),
-    forward=jnp.exp,
+    forward=_exponential,
     # Keeps y: f' = y.
     partials=lambda y: (y,),
     reference=jnp.exp,
@@ -496,12 +621,30 @@ sparse_plus = elementwise(
 
 
 # ---------------------------------------------------------------------------------------------
+def _silu_forward(x, beta):
+    # x / (1 + exp(-z)), z = beta x: one rounding after the sum (see logistic_parts).  Beyond
+    # the clip of exp's argument (and at z = -inf) it is 0.
+    z = beta * x
+    d, _, c, _ = logistic_parts(z)
+    # (c is 1 but where far: one division with one user keeps XLA's loop fused.)
+    return jnp.where(beyond_logistic(z), 0.0, (x / d) * c)
+
+
 def _silu_partials(x, beta):
-    # Keeps x: f' = s + beta x s (1 - s) is not a function of y.  Products are grouped as
-    # (x * sigmoid(-z)) so that a huge x meets an exact 0, never inf * 0.
-    s, t = sigmoid_pair(beta * x)
-    xt, xs = times_gate(x, t), times_gate(x, s)
-    return s + beta * xt * s, xs * xt
+    # Keeps x: f' = s (1 + z t), z = beta x, is not a function of y.  s = c / d, t = 1 - s; the
+    # products are grouped as x t (x c where far, and t = 1) so that a huge x meets an exact 0
+    # or the scale, never inf * 0 or a product past the largest float.  At z = +inf the limits
+    # of f' and df/dbeta = x^2 s t are 1 and 0; beyond the clip (and at z = -inf) both are 0.
+    z = beta * x
+    d, t, c, far = logistic_parts(z)
+    r = 1.0 / d
+    xt = times_gate(x, jnp.where(far, c, t))
+    dx = jnp.where(far, (r * (1.0 + z)) * c, r + beta * xt * r)
+    gone = beyond_logistic(z)
+    # f' = 0 at z = -1.278: there from a polynomial in z - z0 (exact for beta = 1; for other
+    # beta, the rounding of z itself limits f' next to its zero).
+    dx = near_root("silu", z, jnp.where(gone, 0.0, dx))
+    return dx, jnp.where(gone | (z == jnp.inf), 0.0, (x * r) * xt)
 
 
 silu = elementwise(
@@ -510,7 +653,7 @@ silu = elementwise(
     formula="x * sigmoid(beta * x)",
     derivative="s + beta x s (1 - s), s = sigmoid(beta x); df/dbeta = x^2 s (1 - s)",
     output_range=(-0.2784645427610738, math.inf),
-    forward=lambda x, beta: times_gate(x, jax.nn.sigmoid(beta * x)),
+    forward=_silu_forward,
     partials=_silu_partials,
     reference=lambda x, beta: x / (1.0 + jnp.exp(-beta * x)),
     saves="x",
@@ -564,13 +707,6 @@ _SPLIT = {"float32": 128.0, "float64": 65536.0}
 _FAR = {"float32": 13.0, "float64": 37.0}
 
 
-def _horner(coefficients, t):
-    acc = coefficients[-1]
-    for c in reversed(coefficients[:-1]):
-        acc = acc * t + c
-    return acc
-
-
 def gaussian_tail(x):
     """x clipped, and the pieces of Phi(-|x|) = e s c and phi(x) = e (1 + q) c / sqrt(2 pi).
 
@@ -619,16 +755,8 @@ def gelu_exact_derivative(x):
     near, e, q, s, c = gaussian_tail(x)
     x_phi = (near * (1.0 + q)) * _INV_SQRT_2PI
     tails = jnp.where(x < 0.0, (e * (s + x_phi)) * c, 1.0 - (e * (s - x_phi)) * c)
-    return jnp.where(jnp.abs(x) < _CENTRE, _centre_cdf(x) + e * x_phi, tails)
-
-
-def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, float]]:
-    """value as hi + lo, each representable in dtype (hi + lo carries twice its precision),
-    and hi's Veltkamp halves for `two_product`."""
-    hi = np.asarray(float(value), dtype)
-    lo = float(np.asarray(float(value - Decimal(float(hi))), dtype))
-    halves = tuple(float(h) for h in split(hi))
-    return float(hi), lo, halves
+    # f' = 0 at x = -0.752: there from a polynomial in x - x0.
+    return near_root("gelu", x, jnp.where(jnp.abs(x) < _CENTRE, _centre_cdf(x) + e * x_phi, tails))
 
 
 # gelu's tanh form: z = C1 x + C3 x^3, C1 = 2 sqrt(2/pi), C3 = C1 0.044715, each as hi + lo.
@@ -710,9 +838,11 @@ def gelu_tanh_derivative(x):
     big = 1.0 - small * c
     xc = jnp.clip(x, -1e4, 1e4)
     slope = (2.0 * _TANH_GELU_C) * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc))
-    return jnp.where(
+    general = jnp.where(
         positive, big + ((xc * small) * big) * slope * c, (small + (xc * small) * big * slope) * c
     )
+    # f' = 0 at x = -0.752: there from a polynomial in x - x0.
+    return near_root("gelu_tanh", x, general)
 
 
 def _gelu_forward(x, approximate):
@@ -755,29 +885,52 @@ gelu = elementwise(
 
 
 def _tanh_softplus(x):
-    """tanh(softplus(x)), sech(softplus(x))^2 and sigmoid(x), accurate in both tails.
+    """tanh(softplus(x)) / c, sech(softplus(x))^2, sigmoid(x) / c and c, accurate in both tails.
 
-    With s = sigmoid(x) and t = sigmoid(-x) = exp(-softplus(x)):
+    With s = sigmoid(x) = c / d and t = sigmoid(-x) = exp(-softplus(x)) (logistic_parts; c
+    scales s out of the subnormal range, where mish(-90) = -7e-38 is not):
     tanh(softplus(x)) = (1 - t^2) / (1 + t^2) = s (1 + t) / (1 + t^2), free of the cancellation
     of 1 - t^2 as x -> -inf, and sech(softplus(x))^2 = 4 t^2 / (1 + t^2)^2, free of the
     cancellation of 1 - tanh^2 as x -> +inf.
     """
-    s, t = sigmoid_pair(x)
+    d, t, c, _ = logistic_parts(x)
     q = 1.0 + jnp.square(t)
-    return s * (1.0 + t) / q, 4.0 * jnp.square(t / q), s
+    return (1.0 + t) / (d * q), 4.0 * jnp.square(t / q), 1.0 / d, c
 
 
 def _mish_forward(x):
-    # The limits at -inf and +inf are 0 and inf (x * gate would be -inf * 0 there).  Written
-    # with max rather than `times_gate`, XLA fuses forward and backward into one loop.
-    return jnp.where(jnp.isinf(x), jnp.maximum(x, 0.0), x * _tanh_softplus(x)[0])
+    # With E = exp(-|x|), tanh(softplus(x)) is (1 + 2E) / (1 + 2E + 2E^2) for x >= 0 and
+    # E (2 + E) / (2 + 2E + E^2) for x < 0.  Each is written 1 - g with a small g (below 0.4),
+    # which damps g's roundings: y = x - x g, and for x < 0 y = xE - xE g with xE as hi + lo
+    # (Dekker).  float32 3.1 -> 1.9 ulp, float64 4 -> 2 on dense grids.  Below x = -k, E is
+    # scaled by e^k and the result by e^-k (see logistic_parts), and g is 0 there.
+    k, top = _LOGISTIC_FAR["float64" if x.dtype == jnp.float64 else "float32"]
+    xn = jnp.maximum(x, -top)  # beyond, y is below the normal range; also keeps xE finite
+    far = xn < -k
+    e = jnp.exp(jnp.where(far, xn + k, -jnp.abs(x)))
+    e_near = jnp.where(far, 0.0, e)
+    p = 1.0 + e_near
+    positive = x - x * ((2.0 * e_near * e_near) / (1.0 + 2.0 * e_near * p))
+    b, b_lo = two_product(xn, e)
+    # Below x = -20, g is below 1e-8 and b's rounding is all that is left of it; there b_lo
+    # would also leave the normal range (Dekker's error terms flushed to 0).
+    b_lo = jnp.where(x > -20.0, b_lo, 0.0)
+    negative = b - (b * ((e_near * p) / (2.0 + e_near * (2.0 + e_near))) - b_lo)
+    y = jnp.where(x >= 0.0, positive, negative * jnp.where(far, math.exp(-k), 1.0))
+    # Near 0, x g would leave the normal range before x does: there y = x tanh(log 2) = 0.6 x
+    # (the next term, 0.32 x^2, is below the rounding).  The limit at +inf is inf (x - x g is
+    # inf - inf * 0 there).
+    y = jnp.where(jnp.abs(x) < 2.0**-60, 0.6 * x, y)
+    return jnp.where(x == jnp.inf, x, y)
 
 
 def _mish_partials(x):
-    # Keeps x.  f' = T + x sech^2 sigmoid(x), T = tanh(softplus(x)); at x = +inf the second
-    # term is inf * 0, whose limit is 0.
-    tanh_sp, sech2, s = _tanh_softplus(x)
-    return (tanh_sp + jnp.where(jnp.isinf(x), 0.0, x * sech2) * s,)
+    # Keeps x.  f' = T + x sech^2 sigmoid(x), T = tanh(softplus(x)); at x = +-inf the second
+    # term is inf * 0, whose limit is 0 (and f'(-inf) = 0).  f' = 0 at x = -1.19: there from
+    # a polynomial in x - x0.
+    tanh_sp, sech2, s, c = _tanh_softplus(x)
+    slope = (tanh_sp + jnp.where(jnp.isinf(x), 0.0, x * sech2) * s) * c
+    return (near_root("mish", x, jnp.where(x == -jnp.inf, 0.0, slope)),)
 
 
 mish = elementwise(
