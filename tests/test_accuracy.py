@@ -18,9 +18,8 @@ POINTS = 400
 # Where the float32/float64 value error exceeds the 2-ulp target, the bound it is held to (and
 # why; README lists these).  These are open work, not accepted results.
 VALUE_BOUNDS = {
-    # exp, the scaled Mills ratio and three products each round (was 53 and 340 with erfc).
+    # exp, the scaled Mills ratio and three products each round (was 53 with erfc).
     ("gelu", "float32"): 2.6,
-    ("gelu", "float64"): 3.0,
 }
 # The same computation in another XLA fusion can round differently by a hair.
 SAME_COMPUTATION = 0.05
@@ -89,7 +88,8 @@ def test_never_worse_than_jax_nn(name, dtype):
 DENSE = [
     # gelu's left tail down to where x Phi(x) leaves the normal range: the exact-argument
     # exponential and the fitted Mills ratio (erfc-based: 53 and 340; jax.nn: 1.6e7, 8.8e15).
-    ("gelu", "float32", -13.1, 0.0, 3.5),
+    # Held to what 3,000- and 6,000-point grids show (3.1 and 4; 2.4 and 3 on this one).
+    ("gelu", "float32", -13.1, 0.0, 3.1),
     ("gelu", "float64", -37.5, 0.0, 4.0),
     # The tanh form with z carried as hi + lo (plain: 49 and 470; jax.nn: 1.6e7 and 8.9e15).
     ("gelu_tanh", "float32", -10.7, 0.0, 2.3),
