@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import math
 from collections.abc import Callable
 
@@ -117,6 +118,32 @@ def _exact_derivatives(m) -> dict[str, Callable]:
     }
 
 
+def _parameter_derivatives(m) -> dict[str, tuple[str, Callable]]:
+    """df/dparam at the default parameters, in closed forms written without cancellation."""
+
+    def softplus_beta(x):
+        # x sigmoid(x) - softplus(x), regrouped so that the two terms do not cancel for x > 0.
+        if x > 0:
+            return -x * _sig(m, -x) - m.log1p(m.exp(-x))
+        return x * _sig(m, x) - m.log1p(m.exp(x))
+
+    def celu_alpha(x):
+        # expm1(x) - x exp(x), which cancels like x^2 / 2 near 0.
+        return 0 if x > 0 else _cancelling(m, lambda z: m.expm1(z) - z * m.exp(z), x, 2)
+
+    def snake_a(x):
+        return x * m.sin(2 * x) - m.sin(x) ** 2
+
+    return {
+        "softplus": ("beta", softplus_beta),
+        "elu": ("alpha", lambda x: 0 if x > 0 else m.expm1(x)),
+        "celu": ("alpha", celu_alpha),
+        "squareplus": ("b", lambda x: 1 / (4 * m.sqrt(x * x + 4))),
+        "silu": ("beta", lambda x: x * x * _sig(m, x) * _sig(m, -x)),
+        "snake": ("a", snake_a),
+    }
+
+
 ORACLE_NAMES = (
     "sigmoid",
     "tanh",
@@ -184,6 +211,11 @@ class Result:
     points: int
     worst_value_x: float = math.nan
     worst_deriv_x: float = math.nan
+    # The derivative in the continuous parameter, at its default (None: it has none).
+    param: str | None = None
+    param_max_ulp: float | None = None
+    param_max_mixed: float | None = None
+    jax_nn_param_max_mixed: float | None = None
 
 
 def _real(m, v) -> float:
@@ -227,6 +259,13 @@ def _truth(name: str, points: tuple) -> tuple[np.ndarray, np.ndarray]:
     return np.array(values), np.array(derivs)
 
 
+@functools.cache
+def _parameter_truth(name: str, points: tuple) -> np.ndarray:
+    m = _mp()
+    _, derivative = _parameter_derivatives(m)[name]
+    return np.array([_real(m, derivative(m.mpf(p))) for p in points])
+
+
 def measure(
     name: str, dtype: str, points: np.ndarray | None = None, against_jax_nn: bool = True
 ) -> Result:
@@ -256,29 +295,47 @@ def measure(
     flushed_d = np.where(at_kink, np.nan, flushed_d)
     # A flushed input on the edge of the domain (log1mexp at 0): the derivative is its limit.
     flushed_d = np.where(np.isnan(flushed_d) & (seen == lo), np.inf, flushed_d)
+    param = _parameter_derivatives(_mp()).get(name, (None,))[0] if name != "gelu_tanh" else None
+    jfn = None
+    if against_jax_nn and entry.jax_nn:
+        jfn = functools.partial(
+            getattr(jax.nn, entry.jax_nn),
+            **(
+                {"approximate": name == "gelu_tanh"}
+                if entry.jax_nn == "gelu"
+                else dict(entry.jax_nn_kwargs)
+            ),
+        )
     with jax.enable_x64(dtype == "float64"):
         x = jnp.asarray(pts, dtype=dtype)
         got_v = np.asarray(fn(x), dtype=np.float64)
         got_d = np.asarray(jax.vmap(jax.grad(fn))(x), dtype=np.float64)
         theirs = None
-        if against_jax_nn and entry.jax_nn:
-            jfn = functools.partial(
-                getattr(jax.nn, entry.jax_nn),
-                **(
-                    {"approximate": name == "gelu_tanh"}
-                    if entry.jax_nn == "gelu"
-                    else dict(entry.jax_nn_kwargs)
-                ),
-            )
+        if jfn is not None:
             theirs = (
                 np.asarray(jfn(x), dtype=np.float64),
                 np.asarray(jax.vmap(jax.grad(jfn))(x), dtype=np.float64),
             )
+        if param is not None:
+            # df/dparam at the default, the parameter a scalar of the input's dtype.
+            p0 = jnp.asarray(pv[param], dtype=dtype)
+
+            def by_param(f):
+                return np.asarray(
+                    jax.vmap(jax.grad(lambda v, q: f(v, **{param: q}), 1), (0, None))(x, p0),
+                    dtype=np.float64,
+                )
+
+            got_p = by_param(fn)
+            # jax.nn's function of the same name takes the parameter too (elu, celu, ...)?
+            theirs_p = (
+                by_param(jfn)
+                if jfn is not None and param in inspect.signature(jfn.func).parameters
+                else None
+            )
     info = jnp.finfo(dtype)
     tv, td = true_v, true_d
-    ok_v, ok_d = ~np.isnan(tv), ~np.isnan(td)
-    in_range = ok_d & (np.abs(td) <= float(info.max))
-    scale = np.max(np.abs(td[in_range])) if in_range.any() else 1.0
+    ok_v = ~np.isnan(tv)
 
     tiny = float(info.tiny)
 
@@ -303,11 +360,16 @@ def measure(
             e = saturate(e, got, tv)
         return np.where(np.isnan(e), np.inf, e)[ok_v]
 
-    def deriv(got):
-        (s1, m1), (s2, m2) = _deriv(got, td), _deriv(got, flushed_d)
-        return np.minimum(s1, s2), np.minimum(m1, m2)
+    def derivative_errors(got, truths):
+        """Strict and mixed errors against the truth at x (or at the flushed x, if closer)."""
+        ok = ~np.isnan(truths[0])
+        in_range = ok & (np.abs(truths[0]) <= float(info.max))
+        # The mixed error's scale: the derivative's largest magnitude over the grid.
+        scale = np.max(np.abs(truths[0][in_range])) if in_range.any() else 1.0
+        strict, mixed = zip(*(_deriv(got, t, scale) for t in truths))
+        return np.minimum.reduce(strict)[ok], np.minimum.reduce(mixed)[ok], ok
 
-    def _deriv(got, td):
+    def _deriv(got, td, scale):
         with np.errstate(invalid="ignore", over="ignore"):
             strict = np.abs(got - td) / _ulp(td, dtype)
             # A true derivative below the smallest normal may be returned as 0 (flushed).
@@ -315,13 +377,25 @@ def measure(
             strict = np.where(flushed, 0.0, strict)
             mixed = np.where(flushed, 0.0, np.abs(got - td) / (float(info.eps) * scale))
             strict, mixed = saturate(strict, got, td), saturate(mixed, got, td)
-        return (
-            np.where(np.isnan(strict), np.inf, strict)[ok_d],
-            np.where(np.isnan(mixed), np.inf, mixed)[ok_d],
-        )
+        return np.where(np.isnan(strict), np.inf, strict), np.where(np.isnan(mixed), np.inf, mixed)
 
     v = value_ulps(got_v)
-    ds, dm = deriv(got_d)
+    ds, dm, ok_d = derivative_errors(got_d, (td, flushed_d))
+    param_fields = {}
+    if param is not None:
+        tp = _parameter_truth(name, tuple(pts.tolist()))
+        tp_flushed = _parameter_truth(name, tuple(seen.tolist()))
+        ps, pm, _ = derivative_errors(got_p, (tp, tp_flushed))
+        param_fields = {
+            "param": param,
+            "param_max_ulp": float(np.max(ps)),
+            "param_max_mixed": float(np.max(pm)),
+            "jax_nn_param_max_mixed": (
+                None
+                if theirs_p is None
+                else float(np.max(derivative_errors(theirs_p, (tp, tp_flushed))[1]))
+            ),
+        }
     worst_value_x = float(pts[ok_v][np.argmax(v)]) if v.size else math.nan
     worst_deriv_x = float(pts[ok_d][np.argmax(dm)]) if dm.size else math.nan
     return Result(
@@ -332,11 +406,16 @@ def measure(
         jax_nn_value_max_ulp=None if theirs is None else float(np.max(value_ulps(theirs[0]))),
         deriv_max_ulp=float(np.max(ds)),
         deriv_max_mixed=float(np.max(dm)),
-        jax_nn_deriv_max_mixed=None if theirs is None else float(np.max(deriv(theirs[1])[1])),
+        jax_nn_deriv_max_mixed=(
+            None
+            if theirs is None
+            else float(np.max(derivative_errors(theirs[1], (td, flushed_d))[1]))
+        ),
         saves=entry.saves,
         points=int(ok_v.sum()),
         worst_value_x=worst_value_x,
         worst_deriv_x=worst_deriv_x,
+        **param_fields,
     )
 
 
@@ -357,14 +436,18 @@ def table(results: list[Result]) -> str:
 
     lines = [
         "| activation | dtype | value max ulp | value median ulp | jax.nn value max ulp "
-        "| derivative max ulp | derivative mixed | jax.nn derivative mixed | saves |",
-        "|" + "---|" * 9,
+        "| derivative max ulp | derivative mixed | jax.nn derivative mixed | saves "
+        "| d/dparam | d/dparam max ulp | d/dparam mixed | jax.nn d/dparam mixed |",
+        "|" + "---|" * 13,
     ]
     for r in results:
         lines.append(
             f"| `{r.name}` | {r.dtype} | {fmt(r.value_max_ulp)} | "
             f"{fmt(r.value_median_ulp)} | {fmt(r.jax_nn_value_max_ulp)} | "
             f"{fmt(r.deriv_max_ulp)} | {fmt(r.deriv_max_mixed)} | "
-            f"{fmt(r.jax_nn_deriv_max_mixed)} | {r.saves} |"
+            f"{fmt(r.jax_nn_deriv_max_mixed)} | {r.saves} | "
+            + ("-" if r.param is None else f"`{r.param}`")
+            + f" | {fmt(r.param_max_ulp)} | {fmt(r.param_max_mixed)} | "
+            f"{fmt(r.jax_nn_param_max_mixed)} |"
         )
     return "\n".join(lines)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import xlogy
 
 from actfn._core import (
     Kink,
@@ -66,19 +66,32 @@ def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, f
 _LOGISTIC_FAR = {"float32": (86.0, 86.0 + 88.0), "float64": (698.0, 698.0 + 709.0)}
 
 
-def logistic_parts(z):
-    """d, t, c and far with sigmoid(z) = c / d and sigmoid(-z) = t, for products with x.
+class Logistic(NamedTuple):
+    d: jax.Array  # 1 + exp(-z), or exp(-z - k) where far
+    t: jax.Array  # sigmoid(-z)
+    c: jax.Array  # sigmoid(z) = c / d
+    far: jax.Array  # z < -k
+    t_up: jax.Array  # sigmoid(-z) = t_up c_up
+    c_up: jax.Array
+
+
+def logistic_parts(z) -> Logistic:
+    """The pieces of sigmoid(z) and sigmoid(-z) for products with x that stay in range.
 
     d = 1 + exp(-z), so that x sigmoid(z) = x / d rounds once (x * sigmoid(z) rounds twice
-    after the division: silu 2.3 -> 1.9 ulp).  Where `far` (z < -k), d = exp(-z - k), whose
-    1 + is below its rounding, t = 1 and c = e^-k; elsewhere c = 1.
+    after the division: silu 2.3 -> 1.6 ulp).  Where `far` (z < -k), d = exp(-z - k), whose
+    1 + is below its rounding, t = 1 and c = e^-k; elsewhere c = 1.  Where z > k, t is below
+    the normal range (0 once flushed) and t_up = t e^k is not (c_up = e^-k): x^2 t (silu's
+    df/dbeta at x = 90) is (x (x t_up)) c_up.  Elsewhere t_up = t and c_up = 1.
     """
     k, top = _LOGISTIC_FAR["float64" if z.dtype == jnp.float64 else "float32"]
     w = -z
-    far = w > k
-    e = jnp.exp(jnp.where(far, jnp.minimum(w, top) - k, w))
-    d = jnp.where(far, e, 1.0 + e)
-    return d, jnp.where(far, 1.0, e / d), jnp.where(far, math.exp(-k), 1.0), far
+    far, up = w > k, w < -k
+    e = jnp.exp(jnp.where(far, jnp.minimum(w, top) - k, jnp.where(up, jnp.maximum(w, -top) + k, w)))
+    d = jnp.where(far, e, jnp.where(up, 1.0, 1.0 + e))
+    t_up = jnp.where(far, 1.0, e / d)
+    c_up = jnp.where(up, math.exp(-k), 1.0)
+    return Logistic(d, t_up * c_up, jnp.where(far, math.exp(-k), 1.0), far, t_up, c_up)
 
 
 def beyond_logistic(z):
@@ -138,6 +151,29 @@ _DERIVATIVE_ROOTS = {
          0.0009898181099789662, 0.000254129529312438, -4.196158334982201e-05,
          -5.583144132992703e-05, -1.7299034550719888e-05, 9.633692757657351e-07,
          2.912005878100319e-06, 9.859940194971414e-07),
+    ),
+    # snake's df/da at a = 1 as a function of u = ax (even in u: taken at |u|).
+    "snake_a": (
+        Decimal("1.165561185207211306833917977958560669135"),
+        (-1.6065110166377141, -2.378315447963195, 0.10485887601770744, 1.2522082040274993,
+         0.1722576451191134, -0.2281722770756717, -0.03480215749197033, 0.020279586812300195,
+         0.0029044943354282968),
+        (-1.6065110166377141, -2.378315473290329, 0.1048588727228648, 1.2522103155268751,
+         0.1722579197958816, -0.2282198408824321, -0.034808344203390115, 0.020677021861531978,
+         0.0029561762332230954, -0.0011134497404127566, -0.0001446747158608076,
+         3.9631288005961155e-05, 4.662613074086309e-06, -9.89352501429421e-07,
+         -1.0587537254657591e-07),
+    ),
+    "snake_a2": (
+        Decimal("4.604216777200576514595972472290479316828"),
+        (-8.993772866015135, -2.9533773369367693, 5.70963432214989, 1.6355820337045044,
+         -1.0846836805516105, -0.3048298710877002, 0.09784400861812792, 0.027437180666787363,
+         -0.005070452836622832),
+        (-8.993772866015135, -2.9533773714893297, 5.709634326162065, 1.635584914326205,
+         -1.0846840149961408, -0.30489476064202237, 0.09785153950090056, 0.027979395163764156,
+         -0.005133324414295979, -0.0015191370207342867, 0.00017565278905784686,
+         5.4382527060751e-05, -4.221373044581096e-06, -1.3633156191995014e-06,
+         7.441869126316431e-08),
     ),
 }  # fmt: skip
 
@@ -259,10 +295,14 @@ tanh = elementwise(
 
 
 def _softplus_partials(y, beta):
-    # Keeps y: with s = sigmoid(beta x) = 1 - exp(-beta y) and beta x = beta y + log(s),
-    # f' = s and df/dbeta = (s log(s) / beta - y (1 - s)) / beta; xlogy gives 0 as s -> 0.
-    s = -expm1(-beta * y)
-    return s, (xlogy(s, s) / beta - y * (1.0 - s)) / beta
+    # Keeps y: with s = sigmoid(beta x) = 1 - e, e = exp(-beta y), and beta x = beta y + log(s),
+    # f' = s and df/dbeta = (s log(s) / beta - y e) / beta.  1 - s and log(s) are e and
+    # log1p(-e) where s is near 1 (from the rounded s they cancel: 7 eps in df/dbeta at x = 19);
+    # s log(s) is 0 as s -> 0.  (expm1 computes exp of the same argument: XLA shares it.)
+    z = -beta * y
+    s, e = -expm1(z), jnp.exp(z)
+    log_s = jnp.where(e < 0.5, log1p(-jnp.minimum(e, 0.5)), jnp.log(jnp.where(s > 0, s, 1.0)))
+    return s, (jnp.where(s > 0, s * log_s, 0.0) / beta - y * e) / beta
 
 
 softplus = elementwise(
@@ -625,7 +665,7 @@ def _silu_forward(x, beta):
     # x / (1 + exp(-z)), z = beta x: one rounding after the sum (see logistic_parts).  Beyond
     # the clip of exp's argument (and at z = -inf) it is 0.
     z = beta * x
-    d, _, c, _ = logistic_parts(z)
+    d, _, c, *_ = logistic_parts(z)
     # (c is 1 but where far: one division with one user keeps XLA's loop fused.)
     return jnp.where(beyond_logistic(z), 0.0, (x / d) * c)
 
@@ -636,7 +676,7 @@ def _silu_partials(x, beta):
     # or the scale, never inf * 0 or a product past the largest float.  At z = +inf the limits
     # of f' and df/dbeta = x^2 s t are 1 and 0; beyond the clip (and at z = -inf) both are 0.
     z = beta * x
-    d, t, c, far = logistic_parts(z)
+    d, t, c, far, t_up, c_up = logistic_parts(z)
     r = 1.0 / d
     xt = times_gate(x, jnp.where(far, c, t))
     dx = jnp.where(far, (r * (1.0 + z)) * c, r + beta * xt * r)
@@ -644,7 +684,9 @@ def _silu_partials(x, beta):
     # f' = 0 at z = -1.278: there from a polynomial in z - z0 (exact for beta = 1; for other
     # beta, the rounding of z itself limits f' next to its zero).
     dx = near_root("silu", z, jnp.where(gone, 0.0, dx))
-    return dx, jnp.where(gone | (z == jnp.inf), 0.0, (x * r) * xt)
+    # df/dbeta = (x s)(x t): where far, (x r)(x c); where t is subnormal, ((x r)(x t_up)) c_up.
+    d_beta = ((x * r) * times_gate(x, jnp.where(far, c, t_up))) * c_up
+    return dx, jnp.where(gone | (z == jnp.inf), 0.0, d_beta)
 
 
 silu = elementwise(
@@ -894,7 +936,7 @@ def _tanh_softplus(x):
     of 1 - t^2 as x -> -inf, and sech(softplus(x))^2 = 4 t^2 / (1 + t^2)^2, free of the
     cancellation of 1 - tanh^2 as x -> +inf.
     """
-    d, t, c, _ = logistic_parts(x)
+    d, t, c, *_ = logistic_parts(x)
     q = 1.0 + jnp.square(t)
     return (1.0 + t) / (d * q), 4.0 * jnp.square(t / q), 1.0 / d, c
 
@@ -1002,7 +1044,13 @@ def _snake_partials(x, a):
     sin_r = jnp.sin(r)
     d = sin_r + e * (jnp.cos(r) - (0.5 * e) * sin_r)
     slope = jnp.where(near, 2.0 * (d * d), jnp.square(sin + cos))
-    return slope, x * (2.0 * sin * cos) / a - jnp.square(sin / a)
+    # df/da = (u sin 2u - sin(u)^2) / a^2, u = ax: 0 at |u| = 1.1656 and 4.6042 (tan u = 2u),
+    # where its terms cancel (75 and 12 ulp): there from polynomials in |u| - u0.  At the
+    # later zeros the cancellation costs less than 8 ulp.
+    u = jnp.abs(a * x)
+    d_a = x * (2.0 * sin * cos) / a - jnp.square(sin / a)
+    d_a = near_root("snake_a2", u, near_root("snake_a", u, d_a * (a * a)))
+    return slope, d_a / (a * a)
 
 
 def _snake_forward(x, a):

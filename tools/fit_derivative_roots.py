@@ -1,4 +1,4 @@
-"""Fits the polynomials that silu, gelu and mish use for f' next to its zero (test extra).
+"""Fits the polynomials for f' next to its zero: silu, gelu, mish, snake's df/da (test extra).
 
     python tools/fit_derivative_roots.py
 
@@ -43,8 +43,19 @@ def _mish(v):
     return t + v * (1 - t * t) * _sig(v)
 
 
-DERIVATIVES = {"silu": (_silu, -1.28), "gelu": (_gelu, -0.75), "gelu_tanh": (_gelu_tanh, -0.75),
-               "mish": (_mish, -1.19)}  # fmt: skip
+def _snake_a(v):
+    # snake's df/da at a = 1 (even in v; its first two zeros, tan v = 2v).
+    return v * mp.sin(2 * v) - mp.sin(v) ** 2
+
+
+DERIVATIVES = {
+    "silu": (_silu, -1.28),
+    "gelu": (_gelu, -0.75),
+    "gelu_tanh": (_gelu_tanh, -0.75),
+    "mish": (_mish, -1.19),
+    "snake_a": (_snake_a, 1.17),
+    "snake_a2": (_snake_a, 4.6),
+}
 
 
 def fit(h, guess, eps):
