@@ -816,12 +816,13 @@ _GELU_TANH_C = {
 # Beyond |x| = 12 (float32) or 30 (float64), sigmoid(z) is 0 or 1 to the last subnormal.
 _GELU_TANH_CLIP = {"float32": 12.0, "float64": 30.0}
 # Beyond |z| = far_at, exp(|z|) is computed over e^shift, up to the exponent top: x e^-(top +
-# shift) is below the smallest subnormal for |x| <= the clip above.
-_GELU_TANH_FAR = {"float32": (80.0, 32.0, 85.0), "float64": (700.0, 64.0, 700.0)}
+# shift) is below the smallest subnormal for |x| <= the clip above.  e^-shift rounds to within
+# 0.03 eps (float32) and 0.01 eps (float64).
+_GELU_TANH_FAR = {"float32": (80.0, 41.0, 85.0), "float64": (700.0, 86.0, 700.0)}
 
 
 def _gelu_tanh_gates(x):
-    """exp(|z|), z = C1 x + C3 x^3, with z carried as hi + lo; a scale c; and z >= 0.
+    """1 + exp(|z|), z = C1 x + C3 x^3, with z carried as hi + lo; a scale c; z >= 0; x clipped.
 
     exp multiplies z's absolute rounding into its relative error (z = -87 at the end of
     float32's range: 49 ulp from rounding z alone, 470 in float64), so z is built from exact
@@ -842,12 +843,12 @@ def _gelu_tanh_gates(x):
     p3, p3_lo = two_product(c3, x3, c3_halves)
     z, z_lo = two_sum(p1, p3)
     z_lo = z_lo + ((p1_lo + c1_lo * xc) + (p3_lo + (c3 * x3_lo + c3_lo * x3)))
-    # E = exp(|z|) = exp(|hi|) (1 + sign(hi) lo); small = sigmoid(-|z|) = 1 / (1 + E) rounds
-    # once (e / (1 + e) with e = exp(-|z|) would round thrice), and big = 1 - small cannot
-    # cancel.  Where small would be subnormal, E is computed over e^shift and `c` = e^-shift is
-    # for the caller to multiply in last.  The exponent stops at `top`, where small c is below
-    # the smallest subnormal anyway, so that E stays finite (the second derivative
-    # differentiates 1 / (1 + E): inf / inf).
+    # E = exp(|z|) = exp(|hi|) (1 + sign(hi) lo), returned as q = 1 + E; small = sigmoid(-|z|)
+    # = 1 / q rounds once (e / (1 + e) with e = exp(-|z|) would round thrice), and big =
+    # 1 - small cannot cancel.  Where small would be subnormal, E is computed over e^shift and
+    # `c` = e^-shift is for the caller to multiply in last.  The exponent stops at `top`, where
+    # small c is below the smallest subnormal anyway, so that E stays finite (the second
+    # derivative differentiates 1 / (1 + E): inf / inf).
     return _gelu_tanh_exp(z, z_lo, kind) + (xc,)
 
 
@@ -856,19 +857,24 @@ def _gelu_tanh_exp(z, z_lo, kind):
     a = jnp.abs(z)
     far = a > far_at
     exponent = a - jnp.where(far, shift, 0.0)
-    big_e = jnp.exp(jnp.where(exponent > top, top, exponent)) * (1.0 + jnp.sign(z) * z_lo)
+    e0 = jnp.exp(jnp.where(exponent > top, top, exponent))
     c = jnp.where(far, math.exp(-shift), 1.0)
-    return big_e, c, z >= 0.0
+    # E = e0 (1 + d): q = 1 + E is summed as (1 + e0) + e0 d, one rounding fewer than
+    # 1 + e0 (1 + d) (float32 2.5 -> 2.1 ulp, float64 3 -> 2 in the left tail).
+    d = jnp.sign(z) * z_lo
+    return (1.0 + e0) + e0 * d, c, z >= 0.0
 
 
 def gelu_tanh(x):
     # x sigmoid(z): (1 + tanh(z/2)) / 2 = sigmoid(z) has no cancellation for negative x, where
     # jax.nn's tanh form rounds to 0.  For z < 0, x / (1 + E) rounds twice, and (x small) c
-    # keeps the product normal where it is (x - x / q would not: x / q is subnormal next to
-    # the smallest normal x).
-    big_e, c, positive, xc = _gelu_tanh_gates(x)
-    q = 1.0 + big_e
-    y = jnp.where(positive, x * (1.0 - c / q), (xc / q) * c)
+    # keeps the product normal where it is.  For z >= 0, x - x / q: x / q's roundings reach y
+    # damped by 1 / E (x (1 - 1 / q) rounds q, 1 / q, the difference and the product: float32
+    # 2.9 -> 1.9 ulp next to 0).  Below 2^-60, where x / q would be subnormal next to the
+    # smallest normal x, y = x / 2 (z / 4 is below the rounding).
+    q, c, positive, xc = _gelu_tanh_gates(x)
+    y = jnp.where(positive, x - (x / q) * c, (xc / q) * c)
+    y = jnp.where(jnp.abs(x) < 2.0**-60, 0.5 * x, y)
     return jnp.where(jnp.isinf(x), jnp.maximum(x, 0.0), y)
 
 
@@ -876,8 +882,8 @@ def gelu_tanh_derivative(x):
     # s + x s t z', z' = C1 + 3 C3 x^2, s = sigmoid(z), t = sigmoid(-z); small (and for x < 0
     # also s) carries the e^shift scale, removed last.  Beyond |x| = 1e4, s t is an exact 0;
     # clipping there keeps x^3 from being inf (0 * inf).
-    big_e, c, positive, _ = _gelu_tanh_gates(x)
-    small = 1.0 / (1.0 + big_e)
+    q, c, positive, _ = _gelu_tanh_gates(x)
+    small = 1.0 / q
     big = 1.0 - small * c
     xc = jnp.clip(x, -1e4, 1e4)
     slope = (2.0 * _TANH_GELU_C) * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc))
