@@ -67,31 +67,43 @@ _LOGISTIC_FAR = {"float32": (86.0, 86.0 + 88.0), "float64": (698.0, 698.0 + 709.
 
 
 class Logistic(NamedTuple):
-    d: jax.Array  # 1 + exp(-z), or exp(-z - k) where far
+    d: jax.Array  # 1 + exp(-z), scaled by e^-k where far
     t: jax.Array  # sigmoid(-z)
     c: jax.Array  # sigmoid(z) = c / d
-    far: jax.Array  # z < -k
     t_up: jax.Array  # sigmoid(-z) = t_up c_up
     c_up: jax.Array
 
 
-def logistic_parts(z) -> Logistic:
+def logistic_parts(z, scale_up: bool = False) -> Logistic:
     """The pieces of sigmoid(z) and sigmoid(-z) for products with x that stay in range.
 
     d = 1 + exp(-z), so that x sigmoid(z) = x / d rounds once (x * sigmoid(z) rounds twice
-    after the division: silu 2.3 -> 1.6 ulp).  Where `far` (z < -k), d = exp(-z - k), whose
-    1 + is below its rounding, t = 1 and c = e^-k; elsewhere c = 1.  Where z > k, t is below
-    the normal range (0 once flushed) and t_up = t e^k is not (c_up = e^-k): x^2 t (silu's
-    df/dbeta at x = 90) is (x (x t_up)) c_up.  Elsewhere t_up = t and c_up = 1.
+    after the division: silu 2.3 -> 1.6 ulp).  Where z < -k (far), exp is taken over e^k:
+    d = e^-k + exp(-z - k) and c = e^-k, so that c / d is sigmoid(z) with d in range; elsewhere
+    c = 1.  With `scale_up`, where z > k sigmoid(-z) is below the normal range (0 once flushed)
+    and t_up = sigmoid(-z) e^k is not (c_up = e^-k): x^2 t (silu's df/dbeta at x = 90) is
+    (x (x t_up)) c_up.  Elsewhere t_up = t and c_up = 1.  (Each select costs: on CPU the
+    forward pass without `scale_up` is 15% faster.)
     """
     k, top = _LOGISTIC_FAR["float64" if z.dtype == jnp.float64 else "float32"]
     w = -z
-    far, up = w > k, w < -k
-    e = jnp.exp(jnp.where(far, jnp.minimum(w, top) - k, jnp.where(up, jnp.maximum(w, -top) + k, w)))
-    d = jnp.where(far, e, jnp.where(up, 1.0, 1.0 + e))
-    t_up = jnp.where(far, 1.0, e / d)
+    far = w > k
+    shift = jnp.where(far, k, 0.0)
+    if scale_up:
+        up = w < -k
+        shift = jnp.where(up, -k, shift)
+    e = jnp.exp(jnp.clip(w, -top, top) - shift)
+    c = jnp.where(far, math.exp(-k), 1.0)
+    d = c + e  # where far, c is below e's rounding
+    if not scale_up:
+        # (e / d is 1 where far; written as a select, XLA's CPU backend keeps mish's backward
+        # pass in one loop: 20 bytes moved per element, not 64.)
+        t = jnp.where(far, 1.0, e / d)
+        return Logistic(d, t, c, t, jnp.ones_like(t))
+    d = jnp.where(up, 1.0, d)
+    t_up = e / d
     c_up = jnp.where(up, math.exp(-k), 1.0)
-    return Logistic(d, t_up * c_up, jnp.where(far, math.exp(-k), 1.0), far, t_up, c_up)
+    return Logistic(d, t_up * c_up, c, t_up, c_up)
 
 
 def beyond_logistic(z):
@@ -676,7 +688,8 @@ def _silu_partials(x, beta):
     # or the scale, never inf * 0 or a product past the largest float.  At z = +inf the limits
     # of f' and df/dbeta = x^2 s t are 1 and 0; beyond the clip (and at z = -inf) both are 0.
     z = beta * x
-    d, t, c, far, t_up, c_up = logistic_parts(z)
+    d, t, c, t_up, c_up = logistic_parts(z, scale_up=True)
+    far = z < -_LOGISTIC_FAR["float64" if z.dtype == jnp.float64 else "float32"][0]
     r = 1.0 / d
     xt = times_gate(x, jnp.where(far, c, t))
     dx = jnp.where(far, (r * (1.0 + z)) * c, r + beta * xt * r)
