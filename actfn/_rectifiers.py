@@ -255,8 +255,12 @@ relu6 = elementwise(
     derivative="1 for 0 < x < 6, else 0",
     output_range=(0.0, 6.0),
     forward=lambda x: jnp.minimum(jnp.maximum(x, 0.0), 6.0),
-    # Keeps y: 0 < y < 6 is exactly where the slope is 1 (and y = 0 or 6 at the kinks).
+    # Keeps y: 0 < y < 6 is exactly where the slope is 1 (and y = 0 or 6 at the kinks).  The
+    # backward rule selects g, or min(y, 0) outside: 0 at y = 0 or 6, NaN for a NaN input (a
+    # product with the 0/1 slope and a NaN select: 1.08 of jax.nn's float32 time at 2^24,
+    # 1.02 now).
     partials=lambda y: (jnp.where((y > 0) & (y < 6), 1.0, 0.0),),
+    backward=lambda y, g: (jnp.where((y > 0) & (y < 6), g, jnp.minimum(y, 0.0)),),
     reference=lambda x: jnp.clip(x, 0.0, 6.0),
     saves="y",
     kinks=(
