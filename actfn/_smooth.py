@@ -589,14 +589,23 @@ tanh_shrink = elementwise(
 # ---------------------------------------------------------------------------------------------
 def _squareplus_forward(x, b):
     # (x + r) / 2, r = sqrt(x^2 + b), cancels for every x < 0 (by r / (x + r): 3.3 at x = -1.96
-    # with b = 4, 2 ulp in float32); there the same number is (b/2) / (r - x), a sum of two
-    # positives.  Beyond 2^60, r is |x| to the dtype's precision (and x^2 would overflow), so y
-    # is x itself on the right and b / (4|x|) on the left.
+    # with b = 4, 2 ulp in float32); there the same number is (b/2) / (r - x), written
+    # (s / 2) / (1 + u) with s = sqrt(b) and u = (|x| + r - s) / s, r - s = (x^2 + b - s^2) /
+    # (r + s) (b - s^2 exact by Dekker's product), for |x| < s: r - x near 2 rounds at its
+    # binade's coarse ulp, 1 + u does not (float32 2.7 -> 1.4 ulp for -1 < x < 0).  Beyond
+    # 2^60, r is |x| to the dtype's precision (and x^2 would overflow), so y is x itself on the
+    # right and b / (4|x|) on the left.
     a = jnp.abs(x)
-    r = jnp.where(a > 2.0**60, a, jnp.sqrt(jnp.square(jnp.minimum(a, 2.0**60)) + b))
-    left = x < 0.0
-    safe = jnp.where(left, r - x, 1.0)
-    y = jnp.where(left, 0.5 * b / safe, 0.5 * (x + r))
+    big = a > 2.0**60
+    am = jnp.minimum(a, 2.0**60)
+    r = jnp.sqrt(jnp.square(am) + b)
+    root_b = jnp.sqrt(b)
+    p, p_lo = two_product(root_b, root_b)
+    u = (am + (jnp.square(am) + ((b - p) - p_lo)) / (r + root_b)) / root_b
+    # Beyond |x| = sqrt(b), r + |x| is summed once with no coarse-ulp penalty: (b/2) / (r + |x|).
+    left = jnp.where(a < root_b, (0.5 * root_b) / (1.0 + u), (0.5 * b) / (r + am))
+    left = jnp.where(big, 0.25 * b / jnp.where(big, a, 1.0), left)
+    y = jnp.where(x < 0.0, left, 0.5 * (x + jnp.where(big, a, r)))
     return jnp.where(x > 2.0**60, x, y)
 
 

@@ -158,6 +158,10 @@ DENSE = [
     ("silu", "float64", -716.0, -697.0, 2.0),
     ("mish", "float32", -92.0, -86.0, 2.3),
     ("mish", "float64", -716.0, -697.0, 2.0),
+    # squareplus for x < 0 as (s / 2) / (1 + u), s = sqrt(b), where r - x would round at the
+    # coarse ulp of its binade (2.7 ulp between -1 and 0 before).
+    ("squareplus", "float32", -3.0, 3.0, 2.0),
+    ("squareplus", "float64", -3.0, 3.0, 2.0),
     # XLA's float32 exp is 5 ulp off next to overflow; exp(x - 3) e^3 there.
     ("exponential", "float32", 86.0, 88.72, 1.5),
 ]
