@@ -58,6 +58,19 @@ DERIVATIVES = {
 }
 
 
+def _chebyfit(f, n):
+    """mpmath.chebyfit on [-RADIUS, RADIUS], coefficients in ascending order of power.
+
+    mpmath 1.4 deprecates the descending order (a warning) and takes `asc=True`; 1.3 has only
+    the descending order.
+    """
+    try:
+        return mp.chebyfit(f, [-RADIUS, RADIUS], n, error=True, asc=True)
+    except TypeError:
+        poly, err = mp.chebyfit(f, [-RADIUS, RADIUS], n, error=True)
+        return poly[::-1], err
+
+
 def fit(h, guess, eps):
     root = mp.findroot(h, guess)
     slope = mp.diff(h, root)
@@ -66,9 +79,9 @@ def fit(h, guess, eps):
         return slope if d == 0 else h(root + d) / d
 
     for degree in range(2, 40):
-        poly, err = mp.chebyfit(quotient, [-RADIUS, RADIUS], degree + 1, error=True)
+        poly, err = _chebyfit(quotient, degree + 1)
         if err / abs(quotient(RADIUS)) < eps / 8 and err / abs(quotient(-RADIUS)) < eps / 8:
-            return root, [float(c) for c in reversed(poly)], err
+            return root, [float(c) for c in poly], err
     raise RuntimeError("no degree below 40 fits")
 
 

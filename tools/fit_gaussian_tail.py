@@ -29,6 +29,15 @@ def tail_t(k):
     return lambda t: k / scaled_mills(t) - t
 
 
+def _ascending(coefficients, u):
+    # Horner's rule on coefficients of ascending powers (mpmath 1.4 deprecates polyval's
+    # descending order, and 1.3 has no other).
+    acc = mp.mpf(0)
+    for c in reversed(coefficients):
+        acc = acc * u + c
+    return acc
+
+
 def fit(f, top, n, points=240, iterations=12):
     top = mp.mpf(top)
     nodes = [top * (1 - mp.cos(mp.pi * (i + mp.mpf(0.5)) / points)) / 2 for i in range(points)]
@@ -46,8 +55,8 @@ def fit(f, top, n, points=240, iterations=12):
         solution = mp.lu_solve(a.T * a, a.T * b)
         p = [solution[j] for j in range(n + 1)]
         q = [mp.mpf(1)] + [solution[n + j] for j in range(1, n + 1)]
-        q_prev = [mp.polyval(q[::-1], u) for u in us]
-        errors = [(mp.polyval(p[::-1], u) / qv - v) / v for u, qv, v in zip(us, q_prev, values)]
+        q_prev = [_ascending(q, u) for u in us]
+        errors = [(_ascending(p, u) / qv - v) / v for u, qv, v in zip(us, q_prev, values)]
         weights = [w * (abs(e) ** 0.5 + mp.mpf(10) ** -60) for w, e in zip(weights, errors)]
         weights = [w / max(weights) for w in weights]
     worst = max(abs(e) for e in errors)
