@@ -6,7 +6,13 @@ import jax
 import jax.numpy as jnp
 
 from actfn._core import along_axis, check_axis, times_gate
-from actfn._smooth import gelu_exact, gelu_exact_derivative, sigmoid_pair
+from actfn._smooth import (
+    gelu_exact,
+    gelu_exact_derivative,
+    sigmoid_pair,
+    silu_derivative,
+    silu_value,
+)
 
 GLOROT = "glorot_uniform"
 
@@ -73,15 +79,6 @@ def _sigmoid_derivative(b):
     return s * t
 
 
-def _silu(b):
-    return b * jax.nn.sigmoid(b)
-
-
-def _silu_derivative(b):
-    s, t = sigmoid_pair(b)
-    return s + (b * t) * s
-
-
 glu = _gated(
     "glu",
     jax.nn.sigmoid,
@@ -93,8 +90,8 @@ glu = _gated(
 )
 swiglu = _gated(
     "swiglu",
-    _silu,
-    _silu_derivative,
+    silu_value,
+    silu_derivative,
     "silu",
     _SHAZEER,
     "feed-forward blocks of transformers (LLaMA, PaLM)",
