@@ -51,6 +51,12 @@ def sigmoid_pair(z):
     return jnp.where(positive, big, small), jnp.where(positive, small, big)
 
 
+def _kind(x) -> str:
+    """The key of the per-dtype constants: "float64", or "float32" (which the 16-bit dtypes
+    compute in)."""
+    return "float64" if x.dtype == jnp.float64 else "float32"
+
+
 def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, float]]:
     """value as hi + lo, each representable in dtype (hi + lo carries twice its precision),
     and hi's Veltkamp halves for `two_product`."""
@@ -84,7 +90,7 @@ def logistic_parts(z) -> Logistic:
     c = 1.  (Each select costs on CPU: one shift select and d = c + e, not a select per piece,
     made silu's forward pass 20% faster.)
     """
-    k, top = _LOGISTIC_FAR["float64" if z.dtype == jnp.float64 else "float32"]
+    k, top = _LOGISTIC_FAR[_kind(z)]
     w = -z
     far = w > k
     e = jnp.exp(jnp.clip(w, -top, top) - jnp.where(far, k, 0.0))
@@ -98,7 +104,7 @@ def logistic_parts(z) -> Logistic:
 def beyond_logistic(z):
     """Where z is below logistic_parts' clip: x sigmoid(z) is 0 there but for |x| near the
     largest float with |beta| below 1e-34 (float32), and the clipped d would not give 0."""
-    return z < -_LOGISTIC_FAR["float64" if z.dtype == jnp.float64 else "float32"][1]
+    return z < -_LOGISTIC_FAR[_kind(z)][1]
 
 
 # Next to a simple zero x0 of f' (silu, gelu, mish), f' is a sum of terms of order 1 that
@@ -183,7 +189,7 @@ def near_root(name, x, general):
     """`name`'s f'(x): `general` (an array), or d P(d) within _ROOT_RADIUS of its zero."""
     if narrow_input():
         return general  # a bfloat16/float16 x is never close enough to the zero to tell
-    kind = "float64" if x.dtype == jnp.float64 else "float32"
+    kind = _kind(x)
     root, p32, p64 = _DERIVATIVE_ROOTS[name]
     hi, lo, _ = _split_constant(root, kind)
     # d = x - hi - lo; XLA would fold the two constants of (x - hi) - lo into one (losing lo),
@@ -697,7 +703,7 @@ def _silu_partials(x, beta):
     # df/dbeta = (x s)(x t), (x r)(x c) where far.  Where z > k, t is below the normal range
     # and x^2 t is not (x = 90): there t = exp(k - z) e^-k, from an exp of its own, which XLA
     # drops when beta's gradient is not wanted.
-    k, top = _LOGISTIC_FAR["float64" if z.dtype == jnp.float64 else "float32"]
+    k, top = _LOGISTIC_FAR[_kind(z)]
     up = z > k
     t_up = jnp.where(up, jnp.exp(k - jnp.minimum(z, top)), jnp.where(far, c, t))
     d_beta = ((x * r) * times_gate(x, t_up)) * jnp.where(up, math.exp(-k), 1.0)
@@ -784,7 +790,7 @@ def gaussian_tail(x):
     scaled Mills ratio above; c is 1 but in the far tail (see _FAR).  Rounding t^2 instead would
     cost t^2 / 2 ulps: the 53 (float32) and 340 (float64) ulps of erfc-based gelu.
     """
-    kind = "float64" if x.dtype == jnp.float64 else "float32"
+    kind = _kind(x)
     top, p, q_fit = _TAIL_FITS[kind]
     t = jnp.minimum(jnp.abs(x), top)  # beyond, Phi(-t) and phi are 0 in the dtype anyway
     g = jnp.round(t * _SPLIT[kind]) / _SPLIT[kind]
@@ -855,7 +861,7 @@ def _gelu_tanh_gates(x):
     sum C1 + C3 x^2 of a constant and a product, lost its error term once compiled by XLA;
     the dense-grid tests would show such a loss.)
     """
-    kind = "float64" if x.dtype == jnp.float64 else "float32"
+    kind = _kind(x)
     (c1, c1_lo, c1_halves), (c3, c3_lo, c3_halves) = _GELU_TANH_C[kind]
     xc = jnp.clip(x, -_GELU_TANH_CLIP[kind], _GELU_TANH_CLIP[kind])
     if narrow_input():
@@ -978,7 +984,7 @@ def _mish_forward(x):
     # which damps g's roundings: y = x - x g, and for x < 0 y = xE - xE g with xE as hi + lo
     # (Dekker).  float32 3.1 -> 1.9 ulp, float64 4 -> 2 on dense grids.  Below x = -k, E is
     # scaled by e^k and the result by e^-k (see logistic_parts), and g is 0 there.
-    k, top = _LOGISTIC_FAR["float64" if x.dtype == jnp.float64 else "float32"]
+    k, top = _LOGISTIC_FAR[_kind(x)]
     xn = jnp.maximum(x, -top)  # beyond, y is below the normal range; also keeps xE finite
     far = xn < -k
     e = jnp.exp(jnp.where(far, xn + k, -jnp.abs(x)))
@@ -1066,7 +1072,7 @@ def _snake_partials(x, a):
     # sin(r + e) = sin(r) + e cos(r) - e^2 sin(r) / 2: float64 5200 -> 3 ulp near the zeros of
     # f'.  That needs e small, |ax| below 2^12 (float32) or 2^40 (float64); beyond, (sin + cos)^2.
     sin, cos = jnp.sin(a * x), jnp.cos(a * x)
-    kind = "float64" if x.dtype == jnp.float64 else "float32"
+    kind = _kind(x)
     hi, lo = _PI_OVER_4[kind]
     near = jnp.abs(a * x) < (2.0**40 if kind == "float64" else 2.0**12)
     ax, ax_lo = two_product(a, jnp.where(near, x, 0.0))
@@ -1076,8 +1082,10 @@ def _snake_partials(x, a):
     d = sin_r + e * (jnp.cos(r) - (0.5 * e) * sin_r)
     slope = jnp.where(near, 2.0 * (d * d), jnp.square(sin + cos))
     # df/da = (u sin 2u - sin(u)^2) / a^2, u = ax: 0 at |u| = 1.1656 and 4.6042 (tan u = 2u),
-    # where its terms cancel (75 and 12 ulp): there from polynomials in |u| - u0.  At the
-    # later zeros the cancellation costs less than 8 ulp.
+    # where its terms cancel (75 and 12 ulp): there from polynomials in |u| - u0, which fit
+    # a^2 df/da.  The later zeros keep the cancellation (140 ulp next to the one at 10.95;
+    # README lists it).  (The shorter u sin 2u - sin(u)^2 was tried: at |x| = 1e-19 in float32
+    # it returns twice the true value, where sin(u)^2 is subnormal; this form does not.)
     u = jnp.abs(a * x)
     d_a = x * (2.0 * sin * cos) / a - jnp.square(sin / a)
     d_a = near_root("snake_a2", u, near_root("snake_a", u, d_a * (a * a)))
