@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import actfn
-from actfn import _accuracy
+from actfn import _accuracy, _smooth
 
 NAMES = (*_accuracy.ORACLE_NAMES, "gelu_tanh")
 DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -180,8 +180,10 @@ def test_values_on_a_dense_grid(name, dtype, lowest, highest, bound):
 # The zeros of f', where the general formula's terms cancel: silu's minimum, gelu's (both
 # forms) and mish's.  A polynomial in x - x0 takes over within 0.4 of x0 (230, 73, 109 and
 # 26 ulp before, on a 1,500-point grid); the grid here also holds the floats next to x0.
-ROOTS = {"silu": -1.2784645427610738, "gelu": -0.7517915246935645,
-         "gelu_tanh": -0.7524614220710163, "mish": -1.1924312145154952}  # fmt: skip
+ROOTS = {
+    name: float(_smooth._DERIVATIVE_ROOTS[name][0])
+    for name in ("silu", "gelu", "gelu_tanh", "mish")
+}
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -250,19 +252,18 @@ def _tool(name):
 
 def test_the_fitting_scripts_reproduce_the_constants_in_the_code():
     # The pasted constants are what tools/ prints (the scripts are how to refit them).
-    from actfn import _smooth
-
     roots = _tool("fit_derivative_roots")
     for name, (h, guess) in roots.DERIVATIVES.items():
         stored_root, p32, p64 = _smooth._DERIVATIVE_ROOTS[name]
-        for stored, eps in ((p32, 2.0**-23), (p64, 2.0**-52)):
+        for stored, eps in zip((p32, p64), (roots.EPS["float32"], roots.EPS["float64"])):
             root, coefficients, _ = roots.fit(h, guess, eps)
-            assert abs(float(root) - float(stored_root)) < 1e-30
+            # The stored root's 40 digits, which hi + lo needs, not just its nearest double.
+            assert abs(root - roots.mp.mpf(str(stored_root))) < 1e-38
             np.testing.assert_allclose(coefficients, stored, rtol=1e-13)
     tail = _tool("fit_gaussian_tail")
-    for kind, n in (("float32", 6), ("float64", 12)):
+    for kind in ("float32", "float64"):
         top, p, q = _smooth._TAIL_FITS[kind]
-        k = tail.mp.mpf(float(np.asarray(1.0 / math.sqrt(2.0 * math.pi), kind)))
-        fitted_p, fitted_q, _ = tail.fit(tail.tail_t(k), top, n)
+        assert top == tail.FITS[kind][0]
+        fitted_p, fitted_q, _ = tail.fit_for(kind)
         np.testing.assert_allclose([float(c) for c in fitted_p], p, rtol=1e-13)
         np.testing.assert_allclose([float(c) for c in fitted_q], q, rtol=1e-13)

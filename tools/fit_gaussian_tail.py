@@ -64,12 +64,22 @@ def fit(f, top, n, points=240, iterations=12):
     return [c / top**j for j, c in enumerate(p)], [c / top**j for j, c in enumerate(q)], worst
 
 
-if __name__ == "__main__":
+# Per dtype: the interval's top and the degree of P and Q.
+FITS = {"float32": (14, 6), "float64": (40, 12)}
+
+
+def fit_for(kind):
+    """P, Q and the worst relative error of the dtype's fit, K rounded to that dtype."""
     import numpy as np
 
-    for label, top, n in (("float32", 14, 6), ("float64", 40, 12)):
-        k = mp.mpf(float(np.asarray(float(1 / mp.sqrt(2 * mp.pi)), label)))
-        p, q, worst = fit(tail_t(k), top, n)
+    top, n = FITS[kind]
+    k = mp.mpf(float(np.asarray(float(1 / mp.sqrt(2 * mp.pi)), kind)))
+    return fit(tail_t(k), top, n)
+
+
+if __name__ == "__main__":
+    for label, (top, n) in FITS.items():
+        p, q, worst = fit_for(label)
         print(f"# {label}: t in [0, {top}], P{n}/Q{n}, max relative error {mp.nstr(worst, 3)}")
         print("P =", tuple(float(c) for c in p))
         print("Q =", tuple(float(c) for c in q))
