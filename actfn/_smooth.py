@@ -1075,23 +1075,28 @@ _PI_OVER_4 = {dtype: _split_constant(_QUARTER_PI, dtype)[:2] for dtype in ("floa
 
 
 def _snake_partials(x, a):
-    # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.  sin(2ax) is
-    # written 2 sin(ax) cos(ax): 2ax overflows to inf (and sin(inf) is NaN) near the largest x.
-    # f' = 1 + 2 sin cos = 2 sin(ax + pi/4)^2 has no cancellation; where it is near 0 the
-    # argument ax + pi/4 is near a multiple of pi, and its rounding is what f' is made of.  So
-    # ax + pi/4 is carried as r + e (Dekker's product, Knuth's sum, pi/4 as hi + lo) and
-    # sin(r + e) = sin(r) + e cos(r) - e^2 sin(r) / 2: float64 5200 -> 3 ulp near the zeros of
-    # f'.  That needs e small, |ax| below 2^12 (float32) or 2^40 (float64); beyond, (sin + cos)^2.
-    sin, cos = jnp.sin(a * x), jnp.cos(a * x)
+    # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.
+    # f' cancels to 0 where sin(w) = -1, w = 2ax.  There 1 + sin(w) = cos(w)^2 / (1 - sin(w)),
+    # with no cancellation: XLA's sin and cos are correctly rounded for every argument (the
+    # zeros of cos included), so f' is within a few ulp for every x when w is exact (a = 1, or
+    # a power of 2).  Otherwise ax rounds: with ax = u + o exactly (Dekker), and o' = 2o,
+    # 1 + sin(w + o') is (cos(w) + o' (1 - sin(w)) / 2)^2 / (1 - sin(w)) to first order in o'
+    # (the second-order error is o'^2 / 4 of f', negligible for |ax| < 2^10, 2^20 in float64;
+    # beyond, o is left out).  Where 2ax overflows (|ax| above half the largest float),
+    # f' = (sin(ax) + cos(ax))^2, whose terms cancel next to its zeros.  (An earlier form
+    # carried ax + pi/4 in extra precision up to |ax| = 2^12 and used (sin + cos)^2 beyond:
+    # 214 ulp in float32 on the table's grid.)
+    u = a * x
+    sin, cos = jnp.sin(u), jnp.cos(u)
     kind = _kind(x)
-    hi, lo = _PI_OVER_4[kind]
-    near = jnp.abs(a * x) < (2.0**40 if kind == "float64" else 2.0**12)
-    ax, ax_lo = two_product(a, jnp.where(near, x, 0.0))
-    r, e = two_sum(ax, jnp.full_like(ax, hi))
-    e = e + (ax_lo + lo)
-    sin_r = jnp.sin(r)
-    d = sin_r + e * (jnp.cos(r) - (0.5 * e) * sin_r)
-    slope = jnp.where(near, 2.0 * (d * d), jnp.square(sin + cos))
+    near = jnp.abs(u) < (2.0**20 if kind == "float64" else 2.0**10)
+    o = 2.0 * two_product(a, jnp.where(near, x, 0.0))[1]
+    fits = jnp.abs(u) < 0.5 * float(jnp.finfo(x.dtype).max)
+    w = 2.0 * jnp.where(fits, u, 0.0)
+    sin_w, cos_w = jnp.sin(w), jnp.cos(w)
+    n = cos_w + o * (0.5 * (1.0 - sin_w))
+    slope = jnp.where(sin_w < 0.0, (n * n) / (1.0 - sin_w), (1.0 + sin_w) + o * cos_w)
+    slope = jnp.where(fits, slope, jnp.square(sin + cos))
     # df/da = (u sin 2u - sin(u)^2) / a^2, u = ax: 0 at |u| = 1.1656 and 4.6042 (tan u = 2u),
     # where its terms cancel (75 and 12 ulp): there from polynomials in |u| - u0, which fit
     # a^2 df/da.  The later zeros keep the cancellation (140 ulp next to the one at 10.95;
