@@ -59,7 +59,7 @@ def _kind(x) -> str:
 
 def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, float]]:
     """value as hi + lo, each representable in dtype (hi + lo carries twice its precision),
-    and hi's Veltkamp halves for `two_product`."""
+    and hi's halves (`split`) for `two_product`."""
     hi = np.asarray(float(value), dtype)
     lo = float(np.asarray(float(value - Decimal(float(hi))), dtype))
     halves = tuple(float(h) for h in split(hi))

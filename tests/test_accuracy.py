@@ -249,13 +249,14 @@ def test_sixteen_bit_inputs_take_the_cheaper_float32_path_and_stay_correctly_rou
     error = np.where((np.abs(truth) < tiny) & (np.abs(got) <= tiny), 0.0, np.abs(got - truth) / ulp)
     assert error.max() <= 0.501, f"{error.max()} ulp at x = {xd[np.argmax(error)]}"
     assert not actfn._core.narrow_input()  # the flag lives only while tracing
-    # And the path is the cheap one: XLA's tanh, no exact products (Dekker's split multiplies
-    # by 4097), where float32 inputs take ours.
+    # And the path is the cheap one: XLA's tanh, no exact products (Dekker's split masks the
+    # significand's low bits), where float32 inputs take ours.
     sixteen, thirty_two = (str(jax.make_jaxpr(fn)(v)) for v in (x[:4], np.float32(x[:4])))
     if name == "tanh":
         assert "= tanh " in sixteen and "= tanh " not in thirty_two
     else:
-        assert "4097" not in sixteen and "4097" in thirty_two
+        split = "bitcast_convert_type"
+        assert split not in sixteen and split in thirty_two
 
 
 def _tool(name):
@@ -283,3 +284,33 @@ def test_the_fitting_scripts_reproduce_the_constants_in_the_code():
         fitted_p, fitted_q, _ = tail.fit_for(kind)
         np.testing.assert_allclose([float(c) for c in fitted_p], p, rtol=1e-13)
         np.testing.assert_allclose([float(c) for c in fitted_q], q, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_exact_products_and_sums_are_exact(dtype):
+    # Dekker's product and Knuth's sum, compiled by XLA, against exact rational arithmetic:
+    # p + e is a * b and s + e is a + b to the last bit, for significands of every pattern and
+    # exponents where the error terms stay normal (CPU flushes subnormals); split's halves fit
+    # in half a significand.
+    from fractions import Fraction
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    a, b = (
+        np.ldexp(rng.uniform(1.0, 2.0, n), rng.integers(-30, 30, n)) * rng.choice([-1, 1], n)
+        for _ in range(2)
+    )
+    a, b = a.astype(dtype), b.astype(dtype)
+    with jax.enable_x64(dtype == "float64"):
+        p, pe = jax.jit(actfn._core.two_product)(jnp.asarray(a), jnp.asarray(b))
+        s, se = jax.jit(actfn._core.two_sum)(jnp.asarray(a), jnp.asarray(b))
+        hi, lo = jax.jit(actfn._core.split)(jnp.asarray(a))
+    half = 12 if dtype == "float32" else 27
+    for i in range(n):
+        fa, fb = Fraction(float(a[i])), Fraction(float(b[i]))
+        assert Fraction(float(p[i])) + Fraction(float(pe[i])) == fa * fb, (a[i], b[i])
+        assert Fraction(float(s[i])) + Fraction(float(se[i])) == fa + fb, (a[i], b[i])
+        assert Fraction(float(hi[i])) + Fraction(float(lo[i])) == fa
+        for h in (hi[i], lo[i]):
+            significand = Fraction(abs(float(np.frexp(h)[0])))
+            assert (significand * 2**half).denominator == 1  # at most `half` bits
