@@ -814,13 +814,34 @@ def gaussian_tail(x):
     return jnp.clip(x, -top, top), e, q, r + r * q, c
 
 
-# Below this |x|, Phi(x) = (1 + erf(x / sqrt 2)) / 2 cancels by less than a factor of 0.6 and
-# is more accurate than the tail's chain of roundings (float32: 1.0 against 3.2 ulp).
+# Below this |x|, Phi(x) = 1/2 + x Q(x^2) cancels by less than a factor of 0.6 and is more
+# accurate than the tail's chain of roundings (float32: 1.0 against 3.2 ulp).  Q is erf's
+# series, Q(t) = sum (-1)^k t^k / (2^k k! (2k + 1)) / sqrt(2 pi), economized by Chebyshev's
+# truncation on [0, 1/4]: 5 terms in float32 and 10 in float64, within 0.01 eps.  (XLA's erf
+# is a rational function with a division: the polynomial makes gelu's forward and backward
+# passes cheaper on CPU.)
 _CENTRE = 0.5
+_CENTRE_SERIES = {
+    kind: tuple(
+        float(c)
+        for c in np.polynomial.Polynomial(
+            [
+                (-1.0) ** k / (2.0**k * math.factorial(k) * (2 * k + 1)) * _INV_SQRT_2PI
+                for k in range(24)
+            ]
+        )
+        .convert(kind=np.polynomial.Chebyshev, domain=[0.0, _CENTRE**2])
+        .truncate(terms)
+        .convert(kind=np.polynomial.Polynomial)
+        .coef
+    )
+    for kind, terms in (("float32", 5), ("float64", 10))
+}
 
 
 def _centre_cdf(x):
-    return 0.5 + 0.5 * jax.lax.erf(x * _INV_SQRT_2)
+    xs = jnp.where(jnp.abs(x) < _CENTRE, x, 0.0)  # the polynomial only sees the centre
+    return 0.5 + xs * _horner(_CENTRE_SERIES[_kind(x)], xs * xs)
 
 
 def gelu_exact(x):
