@@ -1,7 +1,7 @@
 """The benchmark: training memory, saved residuals, bytes moved and time, actfn against jax.nn.
 
 Memory and bytes come from XLA's compiled figures (`memory_analysis()`, `cost_analysis()`),
-which are deterministic; time is measured interleaved (A B A B ...) in one process and reported
+which are deterministic; time is measured interleaved (A B B A ...) in one process and reported
 as the median ratio with its spread, because machines are shared and noisy.
 """
 
@@ -116,10 +116,12 @@ def mlp_step(act: Callable, dtype=jnp.float32) -> tuple[Callable, tuple]:
 
 
 def _interleaved(a: Callable, b: Callable, args, repeats: int) -> tuple[float, float]:
-    """Median and spread (IQR) of time(a) / time(b), measured A B A B in one process.
+    """Median and spread (IQR) of time(a) / time(b), measured A B B A A B ... in one process.
 
     Each sample runs a batch of calls long enough (about 5 ms) that dispatch jitter and the
-    timer's resolution do not decide the ratio of small arrays.
+    timer's resolution do not decide the ratio of small arrays.  Every other sample runs b
+    first, so that whatever the second of a pair gains or loses (a warm cache, a clock that
+    has ramped up) falls on each side equally.
     """
 
     def batch(f, calls):
@@ -131,7 +133,15 @@ def _interleaved(a: Callable, b: Callable, args, repeats: int) -> tuple[float, f
 
     once = max(batch(a, 1), batch(b, 1), batch(a, 1), batch(b, 1))
     calls = max(1, min(1000, int(5e-3 / max(once, 1e-7))))
-    ratios = [batch(a, calls) / batch(b, calls) for _ in range(repeats)]
+    ratios = []
+    for i in range(repeats):
+        if i % 2:
+            tb = batch(b, calls)
+            ta = batch(a, calls)
+        else:
+            ta = batch(a, calls)
+            tb = batch(b, calls)
+        ratios.append(ta / tb)
     q = np.percentile(ratios, [25, 50, 75])
     return float(q[1]), float(q[2] - q[0])
 

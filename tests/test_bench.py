@@ -61,3 +61,15 @@ def test_bytes_moved_is_within_a_quarter_of_the_floor(name):
     moved = _bench.bytes_moved_per_element(ours)
     assert moved <= 1.25 * _bench.FLOOR_BYTES_PER_ELEMENT
     assert moved <= _bench.bytes_moved_per_element(theirs)
+
+
+def test_interleaved_timing_lets_each_side_go_first_half_the_time():
+    log = []
+    a, b = (lambda: log.append("a")), (lambda: log.append("b"))
+    _bench._interleaved(a, b, (), repeats=4)
+    samples = log[4:]  # after four single calls that size the batches
+    calls = len(samples) // 8
+    assert calls >= 1 and len(samples) == 8 * calls
+    firsts = [samples[i * calls] for i in range(8)]
+    assert all(len(set(samples[i * calls : (i + 1) * calls])) == 1 for i in range(8))
+    assert firsts == ["a", "b", "b", "a", "a", "b", "b", "a"]
