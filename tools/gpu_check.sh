@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One run on a machine with a GPU (or any accelerator JAX sees), for the README's GPU figures:
-# the devices, the benchmark, the accuracy table, the numerics and benchmark tests and the main
-# job, each with a time limit (about 10 minutes in all), each into its own file under $OUT.  It runs from the checkout with
-# PYTHONPATH, so it needs no network where jax (with its CUDA plugin), numpy, mpmath, pytest
-# and hypothesis are installed already; elsewhere, `pip install -e ".[test]" "jax[cuda12]"`
-# first.  SIZES overrides the benchmark's array sizes.
+# the devices, the benchmark, the accuracy table, the numerics and benchmark tests and the
+# main job, each with a time limit (about 10 minutes in all), each into its own file under
+# $OUT.  It runs from the checkout with PYTHONPATH, so it needs no network where jax (with its
+# CUDA plugin), numpy, mpmath, pytest and hypothesis are installed already; elsewhere,
+# `pip install -e ".[test]" "jax[cuda12]"` first.  SIZES overrides the benchmark's sizes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-results}
