@@ -862,7 +862,6 @@ def gelu_exact_derivative(x):
 with localcontext() as _context:
     _context.prec = 60
     _PI = Decimal("3.14159265358979323846264338327950288419716939937510582097")
-    _QUARTER_PI = _PI / 4
     _C1 = 2 * (2 / _PI).sqrt()
     _C3 = _C1 * Decimal("0.044715")
 _GELU_TANH_C = {
@@ -889,7 +888,7 @@ def _gelu_tanh_gates(x):
     loss.)
     """
     kind = _kind(x)
-    (c1, c1_lo, c1_halves), (c3, c3_lo, c3_halves) = _GELU_TANH_C[kind]
+    (c1, c1_lo, _), (c3, c3_lo, c3_halves) = _GELU_TANH_C[kind]
     xc = jnp.clip(x, -_GELU_TANH_CLIP[kind], _GELU_TANH_CLIP[kind])
     if narrow_input():
         # For a bfloat16/float16 result, z's rounding (49 float32 ulp at most) is invisible.
@@ -1088,9 +1087,6 @@ hard_silu = elementwise(
 )
 
 
-_PI_OVER_4 = {dtype: _split_constant(_QUARTER_PI, dtype)[:2] for dtype in ("float32", "float64")}
-
-
 def _snake_partials(x, a):
     # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.
     # f' cancels to 0 where sin(w) = -1, w = 2ax.  There 1 + sin(w) = cos(w)^2 / (1 - sin(w)),
@@ -1119,9 +1115,8 @@ def _snake_partials(x, a):
     # a^2 df/da.  The later zeros keep the cancellation (140 ulp next to the one at 10.95;
     # README lists it).  (The shorter u sin 2u - sin(u)^2 was tried: at |x| = 1e-19 in float32
     # it returns twice the true value, where sin(u)^2 is subnormal; this form does not.)
-    u = jnp.abs(a * x)
     d_a = x * (2.0 * sin * cos) / a - jnp.square(sin / a)
-    d_a = near_root("snake_a2", u, near_root("snake_a", u, d_a * (a * a)))
+    d_a = near_root("snake_a2", jnp.abs(u), near_root("snake_a", jnp.abs(u), d_a * (a * a)))
     return slope, d_a / (a * a)
 
 
