@@ -321,7 +321,12 @@ def sum_to_shape(ct: jax.Array, shape: tuple) -> jax.Array:
 
 
 def _wire(
-    name: str, forward: Callable, saves: str | None, backward: Callable, native: bool = False
+    name: str,
+    forward: Callable,
+    saves: str | None,
+    backward: Callable,
+    native: bool = False,
+    backward_from_x: Callable | None = None,
 ) -> Callable:
     """Build the jit-compiled custom_vjp function shared by every activation.
 
@@ -329,7 +334,9 @@ def _wire(
     when `native`: for work that is exact in any dtype, a max or a select).  `backward(saved,
     params, aux, g, **options)` returns the input cotangent and the unreduced parameter
     cotangents, where `saved` is x, y or None according to `saves`.  `aux` holds
-    non-differentiable arrays (a `where` mask, a PRNG key).
+    non-differentiable arrays (a `where` mask, a PRNG key).  `backward_from_x`, for an
+    activation that keeps y, is the same rule taking x: it is used instead while a parameter is
+    being differentiated, whose partial from y would be inaccurate (celu's df/dalpha).
     """
 
     def working(dtype):
@@ -346,14 +353,26 @@ def _wire(
     def primal(options, x, params, aux):
         return run_forward(options, x, params, aux)
 
-    def fwd(options, x, params, aux):
+    def fwd(options, x, params, aux, moving=False):
         y = run_forward(options, x, params, aux)
-        # The backward rule keeps one array, in the input's dtype (see each definition).
-        saved = {"x": x, "y": y, None: None}[saves]
-        return y, (saved, params, aux)
+        # The backward rule keeps one array, in the input's dtype (see each definition), under
+        # its name.  While a parameter moves, `backward_from_x` may ask for x instead of y.
+        keeps = "x" if moving and backward_from_x is not None else saves
+        return y, ({keeps: {"x": x, "y": y, None: None}[keeps]}, params, aux)
+
+    def symbolic_fwd(options, x, params, aux):
+        # `symbolic_zeros=True` wraps each primal in a CustomVJPPrimal that says whether it is
+        # being differentiated; params are the only ones whose movement changes what is kept.
+        moving = any(p.perturbed for p in jax.tree.leaves(params))
+        x, params, aux = jax.tree.map(lambda p: p.value, (x, params, aux))
+        return fwd(options, x, params, aux, moving)
 
     def bwd(options, residuals, g):
-        saved, params, aux = residuals
+        kept, params, aux = residuals
+        ((keeps, saved),) = kept.items()
+        rule = backward if keeps == saves else backward_from_x
+        if isinstance(g, SymbolicZero):
+            g = jnp.zeros(g.shape, g.dtype)
         c = working(g.dtype)
         if saved is not None:
             # The barrier keeps XLA from merging the backward rule's work with the forward
@@ -361,7 +380,7 @@ def _wire(
             # kept alive from forward to backward, an extra array per layer in training.
             saved = jax.lax.optimization_barrier(saved).astype(c)
         with _tracing_for(g.dtype):
-            dx, *dparams = backward(
+            dx, *dparams = rule(
                 saved,
                 tuple(jnp.asarray(p).astype(c) for p in params),
                 aux,
@@ -377,7 +396,7 @@ def _wire(
 
     primal.__name__ = name
     fn = jax.custom_vjp(primal, nondiff_argnums=(0,))
-    fn.defvjp(fwd, bwd)
+    fn.defvjp(symbolic_fwd, bwd, symbolic_zeros=True)
 
     @functools.partial(jax.jit, static_argnames="options")
     def compiled(x, params, aux, options):
@@ -404,10 +423,10 @@ def forward_twin(name: str, run_forward: Callable, fwd: Callable, bwd: Callable)
     def jvp(options, primals, tangents):
         x, params, aux = primals
         dot_x, dot_params, _ = tangents
-        y, residuals = fwd(options, x, params, aux)
         # Only the perturbed inputs enter the tangent: a parameter held fixed contributes
         # nothing, not 0 times its partial (which is infinite for relu's slope at x = -inf).
         moving = [not isinstance(t, SymbolicZero) for t in (dot_x, *dot_params)]
+        y, residuals = fwd(options, x, params, aux, any(moving[1:]))
 
         def pullback(g):
             dx, dparams, _ = bwd(options, residuals, g)
@@ -563,6 +582,7 @@ def elementwise(
     at_defaults: dict | None = None,
     backward: Callable | None = None,
     native: bool = False,
+    partials_from_x: Callable | None = None,
     **spec_kwargs,
 ) -> Callable:
     """Define an elementwise activation from its forward pass and its partial derivatives.
@@ -576,6 +596,9 @@ def elementwise(
     `at_defaults` optionally overrides these keywords for calls that leave every parameter at
     its default, where the general formula costs more than it needs (relu's cap, slope and
     threshold; XLA cannot simplify a select chain that also guards inf and NaN).
+    `partials_from_x(x, *params, ...)`, for an activation that keeps y, gives the same partials
+    from x; the backward rule keeps x and uses it while a parameter is being differentiated
+    (celu's df/dalpha from y loses up to |x| eps / 4), and y otherwise.
     """
     if at_defaults is not None:
         at_defaults = elementwise(
@@ -590,31 +613,38 @@ def elementwise(
                 "registered": False,
             }
         ).compiled
-    hand_written = partials
 
-    def partials(saved, *rest, **options):
-        # NaN in gives NaN out in the gradient too: the branches of a piecewise derivative
-        # would otherwise turn a NaN input into a finite slope.
-        slopes = hand_written(saved, *rest, **options)
-        if saved is None:
-            return slopes
-        nan = jnp.isnan(saved)
-        return tuple(jnp.where(nan, jnp.nan, d) for d in slopes)
+    def nan_guarded(hand_written):
+        def partials(saved, *rest, **options):
+            # NaN in gives NaN out in the gradient too: the branches of a piecewise derivative
+            # would otherwise turn a NaN input into a finite slope.
+            slopes = hand_written(saved, *rest, **options)
+            if saved is None:
+                return slopes
+            nan = jnp.isnan(saved)
+            return tuple(jnp.where(nan, jnp.nan, d) for d in slopes)
+
+        return partials
+
+    partials = nan_guarded(partials)
 
     def fwd(x, params, aux_values, **options):
         return with_jvp(forward, partials, spec_kwargs.get("saves", "x"), aux_values, options)(
             x, *params
         )
 
-    def product(saved, params, aux_values, g, **options):
-        return tuple(g * d for d in partials(saved, *params, *aux_values, **options))
+    def product_of(partials):
+        def product(saved, params, aux_values, g, **options):
+            return tuple(g * d for d in partials(saved, *params, *aux_values, **options))
+
+        return product
 
     def given(saved, params, aux_values, g, **options):
         return backward(saved, *params, *aux_values, g, **options)
 
     return _register(
         fwd,
-        product if backward is None else given,
+        product_of(partials) if backward is None else given,
         summary,
         args,
         param_aliases,
@@ -625,6 +655,7 @@ def elementwise(
         registered=registered,
         at_defaults=at_defaults,
         native=native,
+        backward_from_x=partials_from_x and product_of(nan_guarded(partials_from_x)),
     )
 
 
@@ -673,9 +704,12 @@ def _register(
     registered: bool = True,
     at_defaults: Callable | None = None,
     native: bool = False,
+    backward_from_x: Callable | None = None,
 ) -> Callable:
     name = spec_kwargs["name"]
-    compiled, twin = _wire(name, fwd, spec_kwargs.get("saves", "x"), backward, native)
+    compiled, twin = _wire(
+        name, fwd, spec_kwargs.get("saves", "x"), backward, native, backward_from_x
+    )
     function = _front(spec_kwargs, compiled, check, param_aliases or {}, aux, at_defaults)
     function.compiled = compiled
     spec = Spec(function=function, elementwise=elementwise, **spec_kwargs)

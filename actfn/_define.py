@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 import jax
+import jax.numpy as jnp
+from jax.custom_derivatives import CustomVJPPrimal, SymbolicZero
 
 from actfn._core import REQUIRED, TWINS, Kink, Param, elementwise
 
@@ -129,15 +131,31 @@ def forward_mode(fn: Callable) -> Callable:
 
 
 def _custom_vjp_twin(fn: jax.custom_vjp) -> Callable:
+    # A rule defined with `symbolic_zeros=True` takes CustomVJPPrimal(value, perturbed), and a
+    # backward rule may return None (or a SymbolicZero) for an input's zero cotangent.
+    symbolic = getattr(fn, "symbolic_zeros", False)
+
     @jax.custom_jvp
     def twin(*args):
         return fn.fun(*args)
 
-    @twin.defjvp
-    def _(primals, tangents):
-        y, residuals = fn.fwd(*primals)
-        (dot_y,) = jax.linear_transpose(lambda g: tuple(fn.bwd(residuals, g)), y)(tuple(tangents))
+    def jvp(primals, tangents):
+        moving = [not isinstance(t, SymbolicZero) for t in tangents]
+        y, residuals = fn.fwd(*(map(CustomVJPPrimal, primals, moving) if symbolic else primals))
+
+        def pullback(g):
+            return tuple(
+                jnp.zeros_like(p) if c is None or isinstance(c, SymbolicZero) else c
+                for c, p, m in zip(fn.bwd(residuals, g), primals, moving)
+                if m
+            )
+
+        dots = tuple(t for t, m in zip(tangents, moving) if m)
+        if not dots:
+            return y, jax.tree.map(jnp.zeros_like, y)
+        (dot_y,) = jax.linear_transpose(pullback, y)(dots)
         return y, dot_y
 
+    twin.defjvp(jvp, symbolic_zeros=symbolic)
     functools.update_wrapper(twin, fn.fun)
     return twin

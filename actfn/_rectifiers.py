@@ -367,6 +367,21 @@ def _celu_partials(y, alpha):
     return dx, jnp.where(y < 0, d_alpha, 0.0)
 
 
+def _celu_partials_from_x(x, alpha):
+    # While alpha is being differentiated the backward rule keeps x (see `_celu_partials`):
+    # with L = x / alpha, df/dalpha = exp(L) (1 - L) - 1, the series near 0 as above.  L stops
+    # at -1e4, where exp(L) is 0 and the limit -1 comes out (not 0 * inf).
+    ell = jnp.maximum(x / alpha, -1e4)
+    e = jnp.exp(jnp.minimum(ell, 0.0))
+    small = jnp.abs(ell) < 1.0
+    ls = jnp.where(small, ell, 0.0)
+    series = jnp.zeros_like(ls)
+    for c in reversed(_CELU_SERIES):
+        series = series * ls + c
+    d_alpha = jnp.where(small, series * ls * ls, e * (1.0 - ell) - 1.0)
+    return jnp.where(x > 0, 1.0, e), jnp.where(x < 0, d_alpha, 0.0)
+
+
 celu = elementwise(
     name="celu",
     summary="Continuously differentiable exponential linear unit.",
@@ -375,8 +390,11 @@ celu = elementwise(
     output_range=(-1.0, math.inf),
     forward=lambda x, alpha: jnp.where(x > 0, x, alpha * expm1(jnp.minimum(x, 0.0) / alpha)),
     partials=_celu_partials,
+    partials_from_x=_celu_partials_from_x,
     reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x / alpha) - 1.0)),
     saves="y",
+    notes="While `alpha` is being differentiated (a learnable alpha), the backward rule keeps "
+    "x instead: df/dalpha from y would lose up to |x| eps / 4.",
     params=(Param("alpha", 1.0, **_POSITIVE),),
     trusted=(-1e3, 300.0),
     use="hidden layers (elu whose derivative is continuous for every alpha)",

@@ -5,8 +5,12 @@ Timing stays in `python -m actfn bench`; these figures do not depend on the mach
 
 import functools
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
+import actfn
 from actfn import _bench
 
 PAIRS = _bench.counterparts()
@@ -53,6 +57,24 @@ def test_one_saved_array_per_activation(name):
     expected = 0 if name == "identity" else 1
     assert _bench.residual_arrays(ours) == expected
     assert _bench.residual_bytes_per_element(ours) == 4 * expected
+
+
+def test_celu_keeps_x_instead_of_y_only_while_alpha_is_differentiated():
+    # df/dalpha from y loses up to |x| eps / 4; a fixed alpha keeps the memory of y.
+    x = jnp.linspace(-20.0, 3.0, 4096, dtype=jnp.float32)
+
+    def kept(vjp):
+        return [leaf for leaf in jax.tree_util.tree_leaves(vjp) if np.size(leaf) == x.size]
+
+    y, held = jax.vjp(actfn.celu, x)
+    (saved,) = kept(held)
+    np.testing.assert_array_equal(saved, y)
+    for moving in (
+        jax.vjp(lambda a: actfn.celu(x, a), jnp.float32(1.0))[1],
+        jax.vjp(actfn.celu, x, jnp.float32(1.0))[1],
+    ):
+        (saved,) = kept(moving)
+        np.testing.assert_array_equal(saved, x)
 
 
 @pytest.mark.parametrize("name", sorted(PAIRS))

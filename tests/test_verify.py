@@ -265,6 +265,33 @@ def test_forward_mode_of_a_hand_written_custom_vjp():
     np.testing.assert_allclose(tangent, 1.0 - np.tanh(0.5) ** 2, rtol=1e-6)
 
 
+def test_forward_mode_of_a_custom_vjp_with_symbolic_zeros():
+    # Its forward rule takes CustomVJPPrimal(value, perturbed); its backward rule says None for
+    # a zero cotangent.  The twin tells the rule which inputs move, as JAX does.
+    seen = []
+
+    @jax.custom_vjp
+    def scaled_cube(x, a):
+        return a * x**3
+
+    def fwd(x, a):
+        seen.append((x.perturbed, a.perturbed))
+        return a.value * x.value**3, (x.value, a.value)
+
+    def bwd(residuals, g):
+        x, a = residuals
+        return 3.0 * a * x**2 * g, None
+
+    scaled_cube.defvjp(fwd, bwd, symbolic_zeros=True)
+    twin = actfn.forward_mode(scaled_cube)
+    _, tangent = jax.jvp(lambda x: twin(x, 2.0), (1.5,), (1.0,))
+    np.testing.assert_allclose(tangent, 3.0 * 2.0 * 1.5**2, rtol=1e-6)
+    assert seen[-1] == (True, False)
+    _, tangent = jax.jvp(twin, (1.5, 2.0), (1.0, 1.0))  # a's cotangent None counts as zero
+    np.testing.assert_allclose(tangent, 3.0 * 2.0 * 1.5**2, rtol=1e-6)
+    assert seen[-1] == (True, True)
+
+
 def test_forward_mode_rejects_a_plain_function():
     with pytest.raises(TypeError, match="actfn.define"):
         actfn.forward_mode(jnp.tanh)
