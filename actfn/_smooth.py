@@ -57,6 +57,20 @@ def _kind(x) -> str:
     return "float64" if x.dtype == jnp.float64 else "float32"
 
 
+def _decimal_pi(digits: int) -> Decimal:
+    """pi to `digits` significant digits (the series of the `decimal` module's recipes)."""
+    with localcontext() as context:
+        context.prec = digits + 2
+        lasts, t, s, n, na, d, da = 0, Decimal(3), Decimal(3), 1, 0, 0, 24
+        while s != lasts:
+            lasts = s
+            n, na = n + na, na + 8
+            d, da = d + da, da + 32
+            t = (t * n) / d
+            s += t
+    return s
+
+
 def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, float]]:
     """value as hi + lo, each representable in dtype (hi + lo carries twice its precision),
     and hi's halves (`split`) for `two_product`."""
@@ -861,7 +875,7 @@ def gelu_exact_derivative(x):
 # gelu's tanh form: z = C1 x + C3 x^3, C1 = 2 sqrt(2/pi), C3 = C1 0.044715, each as hi + lo.
 with localcontext() as _context:
     _context.prec = 60
-    _PI = Decimal("3.14159265358979323846264338327950288419716939937510582097")
+    _PI = _decimal_pi(60)
     _C1 = 2 * (2 / _PI).sqrt()
     _C3 = _C1 * Decimal("0.044715")
 _GELU_TANH_C = {
@@ -1087,6 +1101,37 @@ hard_silu = elementwise(
 )
 
 
+def _near_multiple_of_pi(bits: int, exponent: int) -> tuple[float, float]:
+    """P = m 2^exponent, 2^(bits - 1) <= m < 2^bits (the top binade of the dtype), with P / pi
+    close to an integer, and O = 2P mod 2 pi in (-pi, pi]: 2P = 2 pi k + O, |O| tiny.
+
+    m is the largest continued-fraction denominator of frac(2^exponent / pi) below 2^bits,
+    times the least integer that brings it into the binade; |O| is then near 2 pi / 2^bits
+    (float32: 9.2e-8; float64: 5.2e-17).  pi to 400 digits covers 2^971 / pi's 293 integer
+    digits.
+    """
+    pi = Fraction(_decimal_pi(400))
+    beta = Fraction(2**exponent) / pi
+    beta -= math.floor(beta)
+    rest, (q_before, q) = beta, (1, 0)
+    denominator = 1
+    while rest:
+        whole = math.floor(rest)
+        q_before, q = q, whole * q + q_before
+        if q >= 2**bits:
+            break
+        denominator = q
+        rest = 1 / (rest - whole)
+    m = -(-(2 ** (bits - 1)) // denominator) * denominator
+    assert 2 ** (bits - 1) <= m < 2**bits
+    turns = m * beta
+    return float(m * 2**exponent), float(2 * pi * (turns - round(turns)))
+
+
+# Where 2ax overflows, snake's f' takes ax = v + P with P from here (see `_snake_partials`).
+_SNAKE_TOP = {"float32": _near_multiple_of_pi(24, 104), "float64": _near_multiple_of_pi(53, 971)}
+
+
 def _snake_partials(x, a):
     # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.
     # f' cancels to 0 where sin(w) = -1, w = 2ax.  There 1 + sin(w) = cos(w)^2 / (1 - sin(w)),
@@ -1095,21 +1140,25 @@ def _snake_partials(x, a):
     # a power of 2).  Otherwise ax rounds: with ax = u + o exactly (Dekker), and o' = 2o,
     # 1 + sin(w + o') is (cos(w) + o' (1 - sin(w)) / 2)^2 / (1 - sin(w)) to first order in o'
     # (the second-order error is o'^2 / 4 of f', negligible for |ax| < 2^10, 2^20 in float64;
-    # beyond, o is left out).  Where 2ax overflows (|ax| above half the largest float),
-    # f' = (sin(ax) + cos(ax))^2, whose terms cancel next to its zeros.  (An earlier form
-    # carried ax + pi/4 in extra precision up to |ax| = 2^12 and used (sin + cos)^2 beyond:
-    # 214 ulp in float32 on the table's grid.)
+    # beyond, o is left out).  Where 2ax would overflow (|ax| from half the largest float),
+    # ax = v + P exactly (Sterbenz), with P in the top binade and 2P = 2 pi k + O, |O| below
+    # 1e-7 (float32; 1e-16 in float64): sin(2ax) = sin(2v + O), and O is taken in as o is.
+    # (An earlier form carried ax + pi/4 in extra precision up to |ax| = 2^12 and used
+    # (sin + cos)^2 beyond: 214 ulp in float32 on the table's grid; (sin + cos)^2 in the top
+    # binade alone: 16.8.)
     u = a * x
     sin, cos = jnp.sin(u), jnp.cos(u)
     kind = _kind(x)
     near = jnp.abs(u) < (2.0**20 if kind == "float64" else 2.0**10)
     o = 2.0 * two_product(a, jnp.where(near, x, 0.0))[1]
-    fits = jnp.abs(u) < 0.5 * float(jnp.finfo(x.dtype).max)
-    w = 2.0 * jnp.where(fits, u, 0.0)
+    top, offset = _SNAKE_TOP[kind]
+    over = jnp.abs(u) >= 0.5 * float(jnp.finfo(x.dtype).max)
+    side = jnp.where(u < 0.0, -1.0, 1.0)
+    w = 2.0 * jnp.where(over, u - side * top, u)
+    o = jnp.where(over, side * offset, o)
     sin_w, cos_w = jnp.sin(w), jnp.cos(w)
     n = cos_w + o * (0.5 * (1.0 - sin_w))
     slope = jnp.where(sin_w < 0.0, (n * n) / (1.0 - sin_w), (1.0 + sin_w) + o * cos_w)
-    slope = jnp.where(fits, slope, jnp.square(sin + cos))
     # df/da = (u sin 2u - sin(u)^2) / a^2, u = ax: 0 at |u| = 1.1656 and 4.6042 (tan u = 2u),
     # where its terms cancel (75 and 12 ulp): there from polynomials in |u| - u0, which fit
     # a^2 df/da.  The later zeros keep the cancellation (140 ulp next to the one at 10.95;

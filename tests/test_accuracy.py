@@ -1,6 +1,7 @@
 """Values and derivatives against a 50-digit mpmath oracle, on the grid of README's table (400
 points spanning each dtype's whole finite range; `python -m actfn accuracy` prints it)."""
 
+import fractions
 import functools
 import importlib.util
 import math
@@ -97,9 +98,9 @@ def test_parameter_derivative_mixed_error_within_four(name, dtype):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ["silu", "snake", "celu"])
 def test_parameter_derivative_from_x_within_eight_ulp(name, dtype):
-    # celu keeps x instead of y while alpha is being differentiated.  silu's x^2 s t keeps its last bits where s t is subnormal (x = 90); snake's df/da is
-    # fitted next to its first two zeros (75 and 12 ulp before; its later zeros, |ax| > 6,
-    # are a gap like f''s).
+    # celu keeps x instead of y while alpha is being differentiated.  silu's x^2 s t keeps its
+    # last bits where s t is subnormal (x = 90); snake's df/da is fitted next to its first two
+    # zeros (75 and 12 ulp before; its later zeros, |ax| > 6, are a gap like f''s).
     r = result(name, dtype)
     assert r.param_max_ulp <= 8.0, f"{r.param_max_ulp} ulp"
 
@@ -194,8 +195,7 @@ def test_derivative_next_to_its_zero_within_eight_ulp(name, dtype):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_snake_derivative_next_to_its_zeros_at_every_magnitude(dtype):
     # f' = 1 + sin(2x) is 0 at -pi/4 + k pi, for every k: the floats next to those zeros, from
-    # k = 1 to where 2x overflows.  (Beyond half the largest float, f' = (sin x + cos x)^2,
-    # which cancels next to its zeros: 16.8 ulp at -1.9e38 in README's float32 table.)
+    # k = 1 to where 2x overflows (the next test takes the top binade).
     top = float(jnp.finfo(dtype).max) / 2.0
     mp = _accuracy._mp()
     points = []
@@ -211,6 +211,78 @@ def test_snake_derivative_next_to_its_zeros_at_every_magnitude(dtype):
     points = np.asarray(points, np.float64)
     r = _accuracy.measure("snake", dtype, points[np.abs(points) < top], against_jax_nn=False)
     assert r.deriv_max_ulp <= 8.0, f"{r.deriv_max_ulp} ulp"
+
+
+def _top_binade_floats_next_to_snake_zeros(dtype) -> list[float]:
+    """Floats x = m 2^e of the top binade (2x overflows) with 2x next to a zero of 1 + sin.
+
+    There frac(x / pi) is 3/4 (x > 0) or 1/4 (x < 0).  For each continued-fraction denominator
+    q of g = frac(2^e / pi) in turn, stepping m by q moves frac(m g) by ||q g||, smaller for
+    each q: m takes the step count that lands nearest the target, while m stays in the binade.
+    Several starting m; the nearest two for each target.
+    """
+    info = np.finfo(dtype)
+    bits, exponent = info.nmant + 1, int(info.maxexp) - 1 - info.nmant
+    mp = _accuracy._mp()
+    with mp.workdps(400):
+        man, exp = (+mp.pi).man_exp
+    g = fractions.Fraction(2**exponent) / (
+        fractions.Fraction(int(man)) * fractions.Fraction(2) ** int(exp)
+    )
+    g -= math.floor(g)
+    denominators, rest, (q0, q1) = [], g, (1, 0)
+    while rest and q1 < 2**bits:
+        whole = math.floor(rest)
+        q0, q1 = q1, whole * q1 + q0
+        denominators.append(q1)
+        rest = 1 / (rest - whole)
+
+    def miss(m, target):  # frac(m g) - target, in [-1/2, 1/2)
+        return (m * g - target + fractions.Fraction(1, 2)) % 1 - fractions.Fraction(1, 2)
+
+    found = []
+    for target, sign in ((fractions.Fraction(3, 4), 1.0), (fractions.Fraction(1, 4), -1.0)):
+        landed = []
+        for eighth in range(8):
+            m = 2 ** (bits - 1) + eighth * 2 ** (bits - 4) + 2 ** (bits - 5)
+            for q in denominators:
+                step = miss(q, 0)
+                moved = m - round(miss(m, target) / step) * q
+                if step == 0 or not 2 ** (bits - 1) <= moved < 2**bits:
+                    break
+                m = moved
+            landed.append((abs(miss(m, target)), m))
+        for distance, m in sorted(set(landed))[:2]:
+            assert distance < fractions.Fraction(1, 2**16)
+            found.append(sign * float(m * 2**exponent))
+    return found
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_snake_derivative_next_to_its_zeros_where_2x_overflows(dtype):
+    # There x = v + P exactly, with 2P within 1e-7 of a multiple of 2 pi.  (f' was
+    # (sin x + cos x)^2 before, which cancels next to its zeros: 16.8 ulp at -1.9e38 in
+    # README's float32 table, and 1e11 and more at these points.)
+    points = []
+    for x in _top_binade_floats_next_to_snake_zeros(dtype):
+        v = np.asarray(x, dtype)
+        points.append(v)
+        for side in (-np.inf, np.inf):
+            w = v
+            for _ in range(2):
+                w = np.nextafter(w, np.asarray(side, dtype))
+                points.append(w)
+    points = np.asarray(points, np.float64)
+    points = points[np.isfinite(points)]
+    r = _accuracy.measure("snake", dtype, points, against_jax_nn=False)
+    assert r.deriv_max_ulp <= 8.0, f"{r.deriv_max_ulp} ulp at x = {r.worst_deriv_x}"
+    # The constants: P a float of the top binade, 2P = 2 pi k + O to the last digit of O.
+    top, offset = _smooth._SNAKE_TOP[dtype]
+    assert float(np.asarray(top, dtype)) == top and np.finfo(dtype).max / 2 < top
+    mp = _accuracy._mp()
+    with mp.workdps(400):
+        turns = (2 * mp.mpf(top) - mp.mpf(offset)) / (2 * mp.pi)
+        assert abs(offset) < 1e-6 and abs(turns - mp.nint(turns)) < abs(offset) * 1e-15
 
 
 def test_the_oracle_is_itself_right_where_the_answer_is_known():
