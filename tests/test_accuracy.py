@@ -177,16 +177,26 @@ ROOTS = {
 }
 
 
+def _with_neighbours(xs, dtype, count=2) -> np.ndarray:
+    """Each x rounded to dtype and the `count` floats on either side of it, as float64."""
+    points = []
+    for x in xs:
+        nearest = np.asarray(x, dtype)
+        points.append(nearest)
+        for side in (-np.inf, np.inf):
+            v = nearest
+            for _ in range(count):
+                v = np.nextafter(v, np.asarray(side, dtype))
+                points.append(v)
+    return np.asarray(points, np.float64)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ROOTS)
 def test_derivative_next_to_its_zero_within_eight_ulp(name, dtype):
     root = np.asarray(ROOTS[name], dtype)
-    neighbours = [root]
-    for _ in range(3):
-        neighbours = [np.nextafter(neighbours[0], -np.inf), *neighbours,
-                      np.nextafter(neighbours[-1], np.inf)]  # fmt: skip
     spread = np.linspace(-0.6, 0.6, 601) + float(root)
-    points = np.concatenate([spread, np.asarray(neighbours, np.float64)])
+    points = np.concatenate([spread, _with_neighbours([ROOTS[name]], dtype, count=3)])
     points = points.astype(dtype).astype(np.float64)
     r = _accuracy.measure(name, dtype, points, against_jax_nn=False)
     assert r.deriv_max_ulp <= 8.0, f"{r.deriv_max_ulp} ulp"
@@ -198,17 +208,12 @@ def test_snake_derivative_next_to_its_zeros_at_every_magnitude(dtype):
     # k = 1 to where 2x overflows (the next test takes the top binade).
     top = float(jnp.finfo(dtype).max) / 2.0
     mp = _accuracy._mp()
-    points = []
-    for k in np.unique(np.round(np.geomspace(1.0, top / 4.0, 120))):
-        for j in (k, -k):
-            nearest = np.asarray(float(mp.mpf(j) * mp.pi - mp.pi / 4), dtype)
-            points.append(nearest)
-            for side in (-np.inf, np.inf):
-                v = nearest
-                for _ in range(2):
-                    v = np.nextafter(v, np.asarray(side, dtype))
-                    points.append(v)
-    points = np.asarray(points, np.float64)
+    zeros = [
+        float(mp.mpf(j) * mp.pi - mp.pi / 4)
+        for k in np.unique(np.round(np.geomspace(1.0, top / 4.0, 120)))
+        for j in (k, -k)
+    ]
+    points = _with_neighbours(zeros, dtype)
     r = _accuracy.measure("snake", dtype, points[np.abs(points) < top], against_jax_nn=False)
     assert r.deriv_max_ulp <= 8.0, f"{r.deriv_max_ulp} ulp"
 
@@ -262,18 +267,8 @@ def _top_binade_floats_next_to_snake_zeros(dtype) -> list[float]:
 def test_snake_derivative_next_to_its_zeros_where_2x_overflows(dtype):
     # There x = v + P exactly, with 2P within 1e-7 of a multiple of 2 pi.  (f' was
     # (sin x + cos x)^2 before, which cancels next to its zeros: 16.8 ulp at -1.9e38 in
-    # README's float32 table, and 1e11 and more at these points.)
-    points = []
-    for x in _top_binade_floats_next_to_snake_zeros(dtype):
-        v = np.asarray(x, dtype)
-        points.append(v)
-        for side in (-np.inf, np.inf):
-            w = v
-            for _ in range(2):
-                w = np.nextafter(w, np.asarray(side, dtype))
-                points.append(w)
-    points = np.asarray(points, np.float64)
-    points = points[np.isfinite(points)]
+    # README's float32 table, and 1.8e7 and 2.3e15 ulp at these points.)
+    points = _with_neighbours(_top_binade_floats_next_to_snake_zeros(dtype), dtype)
     r = _accuracy.measure("snake", dtype, points, against_jax_nn=False)
     assert r.deriv_max_ulp <= 8.0, f"{r.deriv_max_ulp} ulp at x = {r.worst_deriv_x}"
     # The constants: P a float of the top binade, 2P = 2 pi k + O to the last digit of O.
