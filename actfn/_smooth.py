@@ -910,16 +910,22 @@ def _t_gaussian_tail_scaled(x):
     return p, e + tb + (p * c + tb * c)
 
 
+def _x_times_gate(x, w, top):
+    """x G(x) for a gate with G(x) = 1 - G(-x), from w = t G(-t) 2^96, t = min(|x|, top): -w
+    for x < 0 and x - w for x >= 0, scaled back last.  x - w is taken at the table's scale
+    too: x / 2 next to 0 would lose its last bits to a subnormal (flushed) w.  Beyond `top`,
+    x G(-x) is below x's rounding."""
+    scale = _TABLE_SCALE * _T_SCALE
+    positive = jnp.where(x < top, x * scale - w, x)
+    return jnp.where(x < 0.0, -w, positive) * jnp.where(x < top, 1.0 / scale, 1.0)
+
+
 def gelu_exact(x):
     # x Phi(x), with Phi(x) = 1 - Phi(-x) for x >= 0: Phi(-|x|) keeps its relative accuracy
     # down to the last normal number (1 + erf(x / sqrt 2) cancels to 0 there).
     if _kind(x) == "float32" and not narrow_input():
-        # x - w is taken at the table's scale too: x / 2 next to 0 would lose its last bits
-        # to a subnormal (flushed) w.  Beyond the table, x Phi(-x) is below x's rounding.
-        scale = _TABLE_SCALE * _T_SCALE
         p, e = _t_gaussian_tail_scaled(x)
-        positive = jnp.where(x < _TABLE_TOP, x * scale - (p + e), x)
-        return jnp.where(x < 0.0, -(p + e), positive) * jnp.where(x < _TABLE_TOP, 1.0 / scale, 1.0)
+        return _x_times_gate(x, p + e, _TABLE_TOP)
     # float64, and float32 for a 16-bit input (3.4 float32 ulp vanish in the final rounding;
     # the formula is 10-20% faster on CPU): Phi(-|x|) = e s c, (x e) s first: e s is
     # subnormal (flushed) where x e s is not.
@@ -1042,23 +1048,20 @@ def _gelu_tanh_sigmoid_scaled(x):
 
 def gelu_tanh(x):
     # x sigmoid(z): (1 + tanh(z/2)) / 2 = sigmoid(z) has no cancellation for negative x, where
-    # jax.nn's tanh form rounds to 0.  For z < 0, x / (1 + E) rounds twice, and (x small) c
-    # keeps the product normal where it is.  For z >= 0, x - x / q: x / q's roundings reach y
-    # damped by 1 / E (x (1 - 1 / q) rounds q, 1 / q, the difference and the product: float32
-    # 2.9 -> 1.9 ulp next to 0).  Below 2^-60, where x / q would be subnormal next to the
-    # smallest normal x, y = x / 2 (z / 4 is below the rounding).
-    # One division for both sides: beyond the clip, x / q and xc / q are both below x's
-    # rounding, and xc keeps v finite, so that x = +inf gives inf and x = -inf gives -0.
+    # jax.nn's tanh form rounds to 0.  float32 takes the table above.  float64 (and a 16-bit
+    # input): for z < 0, x / (1 + E) rounds twice, and (x small) c keeps the product normal
+    # where it is.  For z >= 0, x - x / q: x / q's roundings reach y damped by 1 / E
+    # (x (1 - 1 / q) rounds q, 1 / q, the difference and the product: float32 2.9 -> 1.9 ulp
+    # next to 0).  Below 2^-60, where x / q would be subnormal next to the smallest normal x,
+    # y = x / 2 (z / 4 is below the rounding).  One division for both sides: beyond the clip,
+    # x / q and xc / q are both below x's rounding, and xc keeps v finite, so that x = +inf
+    # gives inf and x = -inf gives -0.
     if _kind(x) == "float32" and not narrow_input():
-        # t S exact (t 2^32 keeps its halves normal), at the scale 2^96; x - x S for x > 0.
+        # t S exact (t 2^32 keeps its halves normal), at the scale 2^96.
         s_hi, s_lo, t, _ = _gelu_tanh_sigmoid_scaled(x)
-        scale = _TABLE_SCALE * _T_SCALE
         ts = t * _T_SCALE
         p, e = two_product(ts, s_hi)
-        w = p + (e + ts * s_lo)
-        top = _GELU_TANH_CLIP["float32"]
-        positive = jnp.where(x < top, x * scale - w, x)
-        y = jnp.where(x < 0.0, -w, positive) * jnp.where(x < top, 1.0 / scale, 1.0)
+        y = _x_times_gate(x, p + (e + ts * s_lo), _GELU_TANH_CLIP["float32"])
     else:
         q, c, positive, xc = _gelu_tanh_gates(x)
         v = (xc / q) * c
