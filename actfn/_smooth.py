@@ -868,7 +868,7 @@ def _centre_cdf(x):
 _TABLE_STEP, _TABLE_TOP, _TABLE_SCALE, _T_SCALE = 128.0, 14.0, 2.0**64, 2.0**32
 
 
-def _gaussian_tail_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _build_gaussian_tail_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     g = np.arange(int(_TABLE_TOP * _TABLE_STEP) + 1) / _TABLE_STEP
     tail = np.array([0.5 * math.erfc(v / math.sqrt(2.0)) for v in g])
     scaled = tail * _TABLE_SCALE
@@ -878,7 +878,7 @@ def _gaussian_tail_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return hi, lo, hazard
 
 
-_GAUSSIAN_TAIL_TABLE = _gaussian_tail_table()
+_GAUSSIAN_TAIL_TABLE = _build_gaussian_tail_table()
 
 
 def _t_gaussian_tail_scaled(x):
@@ -920,15 +920,29 @@ def _x_times_gate(x, w, top):
     return jnp.where(x < 0.0, -w, positive) * jnp.where(x < top, 1.0 / scale, 1.0)
 
 
+def _tabled(x, table, formula):
+    """`table(x)` for a float32 input on CPU and GPU, `formula(x)` elsewhere: on TPU, where
+    gathers of per-element indices are known to be slow (not measured here), for float64
+    (whose table would need 106-bit entries) and for a 16-bit input (the formula's few float32
+    ulp vanish in its final rounding, and it is 10-20% faster on this project's CPU)."""
+    if _kind(x) != "float32" or narrow_input():
+        return formula(x)
+    return jax.lax.platform_dependent(x, tpu=formula, default=table)
+
+
+def _gelu_exact_from_table(x):
+    p, e = _t_gaussian_tail_scaled(x)
+    return _x_times_gate(x, p + e, _TABLE_TOP)
+
+
 def gelu_exact(x):
     # x Phi(x), with Phi(x) = 1 - Phi(-x) for x >= 0: Phi(-|x|) keeps its relative accuracy
     # down to the last normal number (1 + erf(x / sqrt 2) cancels to 0 there).
-    if _kind(x) == "float32" and not narrow_input():
-        p, e = _t_gaussian_tail_scaled(x)
-        return _x_times_gate(x, p + e, _TABLE_TOP)
-    # float64, and float32 for a 16-bit input (3.4 float32 ulp vanish in the final rounding;
-    # the formula is 10-20% faster on CPU): Phi(-|x|) = e s c, (x e) s first: e s is
-    # subnormal (flushed) where x e s is not.
+    return _tabled(x, _gelu_exact_from_table, _gelu_exact_formula)
+
+
+def _gelu_exact_formula(x):
+    # Phi(-|x|) = e s c, (x e) s first: e s is subnormal (flushed) where x e s is not.
     near, e, _, s, c = gaussian_tail(x)
     tails = jnp.where(x < 0.0, ((near * e) * s) * c, x * (1.0 - (e * s) * c))
     return jnp.where(jnp.abs(x) < _CENTRE, x * _centre_cdf(x), tails)
@@ -1016,7 +1030,7 @@ def _gelu_tanh_exp(z, z_lo, kind):
 # C reaches the result damped by |C|.  Then t S(g) is an exact product, as in gelu's table
 # (the double-word z and its exp, 1 + E and the division each rounded: 2.6 ulp on a
 # 20,000-point grid, now 0.75; the cost is about the same on this project's CPU).
-def _gelu_tanh_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _build_gelu_tanh_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     g = np.arange(int(_GELU_TANH_CLIP["float32"] * _TABLE_STEP) + 1) / _TABLE_STEP
     e = np.exp(-(float(_C1) * g + float(_C3) * g**3))
     scaled = e / (1.0 + e) * _TABLE_SCALE
@@ -1024,7 +1038,7 @@ def _gelu_tanh_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return hi, (scaled - hi).astype(np.float32), e.astype(np.float32)
 
 
-_GELU_TANH_TABLE = _gelu_tanh_table()
+_GELU_TANH_TABLE = _build_gelu_tanh_table()
 
 
 def _gelu_tanh_sigmoid_scaled(x):
@@ -1046,56 +1060,67 @@ def _gelu_tanh_sigmoid_scaled(x):
     return a, b + (a + b) * c, t, jnp.clip(x, -top, top)
 
 
-def gelu_tanh(x):
-    # x sigmoid(z): (1 + tanh(z/2)) / 2 = sigmoid(z) has no cancellation for negative x, where
-    # jax.nn's tanh form rounds to 0.  float32 takes the table above.  float64 (and a 16-bit
-    # input): for z < 0, x / (1 + E) rounds twice, and (x small) c keeps the product normal
-    # where it is.  For z >= 0, x - x / q: x / q's roundings reach y damped by 1 / E
-    # (x (1 - 1 / q) rounds q, 1 / q, the difference and the product: float32 2.9 -> 1.9 ulp
-    # next to 0).  Below 2^-60, where x / q would be subnormal next to the smallest normal x,
-    # y = x / 2 (z / 4 is below the rounding).  One division for both sides: beyond the clip,
-    # x / q and xc / q are both below x's rounding, and xc keeps v finite, so that x = +inf
-    # gives inf and x = -inf gives -0.
-    if _kind(x) == "float32" and not narrow_input():
-        # t S exact (t 2^32 keeps its halves normal), at the scale 2^96.
-        s_hi, s_lo, t, _ = _gelu_tanh_sigmoid_scaled(x)
-        ts = t * _T_SCALE
-        p, e = two_product(ts, s_hi)
-        y = _x_times_gate(x, p + (e + ts * s_lo), _GELU_TANH_CLIP["float32"])
-    else:
-        q, c, positive, xc = _gelu_tanh_gates(x)
-        v = (xc / q) * c
-        y = jnp.where(positive, x - v, v)
+def _gelu_tanh_from_table(x):
+    # t S exact (t 2^32 keeps its halves normal), at the scale 2^96.
+    s_hi, s_lo, t, _ = _gelu_tanh_sigmoid_scaled(x)
+    ts = t * _T_SCALE
+    p, e = two_product(ts, s_hi)
+    y = _x_times_gate(x, p + (e + ts * s_lo), _GELU_TANH_CLIP["float32"])
     return jnp.where(jnp.abs(x) < 2.0**-60, 0.5 * x, y)
 
 
-def gelu_tanh_derivative(x):
+def gelu_tanh(x):
+    # x sigmoid(z): (1 + tanh(z/2)) / 2 = sigmoid(z) has no cancellation for negative x, where
+    # jax.nn's tanh form rounds to 0.
+    return _tabled(x, _gelu_tanh_from_table, _gelu_tanh_formula)
+
+
+def _gelu_tanh_formula(x):
+    # For z < 0, x / (1 + E) rounds twice, and (x small) c keeps the product normal where it
+    # is.  For z >= 0, x - x / q: x / q's roundings reach y damped by 1 / E (x (1 - 1 / q)
+    # rounds q, 1 / q, the difference and the product: float32 2.9 -> 1.9 ulp next to 0).
+    # Below 2^-60, where x / q would be subnormal next to the smallest normal x, y = x / 2
+    # (z / 4 is below the rounding).  One division for both sides: beyond the clip, x / q and
+    # xc / q are both below x's rounding, and xc keeps v finite, so that x = +inf gives inf
+    # and x = -inf gives -0.
+    q, c, positive, xc = _gelu_tanh_gates(x)
+    v = (xc / q) * c
+    y = jnp.where(positive, x - v, v)
+    return jnp.where(jnp.abs(x) < 2.0**-60, 0.5 * x, y)
+
+
+def _gelu_tanh_derivative_from_table(x):
+    # With S = sigmoid(-|z|) (scaled by 2^64 as s; S itself may be subnormal where f' is not)
+    # and B = 1 - S = sigmoid(|z|): f' = (s (1 + x B z')) 2^-64 for x < 0 and B + x S B z'
+    # for x >= 0.  Beyond the clip S is 0 (or flushed): f' is 0 or 1.
+    s_hi, s_lo, _, xc = _gelu_tanh_sigmoid_scaled(x)
+    s = s_hi + s_lo
+    small = s * (1.0 / _TABLE_SCALE)
+    big = 1.0 - small
+    slope = (2.0 * _TANH_GELU_C) * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc))
+    return jnp.where(
+        x < 0.0,
+        (s * (1.0 + (xc * big) * slope)) * (1.0 / _TABLE_SCALE),
+        big + ((xc * small) * big) * slope,
+    )
+
+
+def _gelu_tanh_derivative_formula(x):
     # s + x s t z', z' = C1 + 3 C3 x^2, s = sigmoid(z), t = sigmoid(-z); small (and for x < 0
     # also s) carries the e^shift scale, removed last.  Beyond |x| = 1e4, s t is an exact 0;
     # clipping there keeps x^3 from being inf (0 * inf).
-    if _kind(x) == "float32" and not narrow_input():
-        # With S = sigmoid(-|z|) (scaled by 2^64 as s; S itself may be subnormal where f' is
-        # not) and B = 1 - S = sigmoid(|z|): f' = (s (1 + x B z')) 2^-64 for x < 0 and
-        # B + x S B z' for x >= 0.  Beyond the clip S is 0 (or flushed): f' is 0 or 1.
-        s_hi, s_lo, _, xc = _gelu_tanh_sigmoid_scaled(x)
-        s = s_hi + s_lo
-        small = s * (1.0 / _TABLE_SCALE)
-        big = 1.0 - small
-        slope = (2.0 * _TANH_GELU_C) * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc))
-        general = jnp.where(
-            x < 0.0,
-            (s * (1.0 + (xc * big) * slope)) * (1.0 / _TABLE_SCALE),
-            big + ((xc * small) * big) * slope,
-        )
-        return near_root("gelu_tanh", x, general)
     q, c, positive, _ = _gelu_tanh_gates(x)
     small = 1.0 / q
     big = 1.0 - small * c
     xc = jnp.clip(x, -1e4, 1e4)
     slope = (2.0 * _TANH_GELU_C) * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc))
-    general = jnp.where(
+    return jnp.where(
         positive, big + ((xc * small) * big) * slope * c, (small + (xc * small) * big * slope) * c
     )
+
+
+def gelu_tanh_derivative(x):
+    general = _tabled(x, _gelu_tanh_derivative_from_table, _gelu_tanh_derivative_formula)
     # f' = 0 at x = -0.752: there from a polynomial in x - x0.
     return near_root("gelu_tanh", x, general)
 
