@@ -924,7 +924,7 @@ def _tabled(x, table, formula):
     """`table(x)` for a float32 input on CPU and GPU, `formula(x)` elsewhere: on TPU, where
     gathers of per-element indices are known to be slow (not measured here), for float64
     (whose table would need 106-bit entries) and for a 16-bit input (the formula's few float32
-    ulp vanish in its final rounding, and it is 10-20% faster on this project's CPU)."""
+    ulp vanish in its final rounding, and gelu's is 10-20% faster on this project's CPU)."""
     if _kind(x) != "float32" or narrow_input():
         return formula(x)
     return jax.lax.platform_dependent(x, tpu=formula, default=table)
