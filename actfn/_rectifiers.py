@@ -348,6 +348,17 @@ selu = elementwise(
 _CELU_SERIES = tuple(-(n - 1) / math.factorial(n) for n in range(2, 22))
 
 
+def _celu_alpha_slope(ell, direct):
+    """df/dalpha = exp(L) (1 - L) - 1 at L = x / alpha: `direct`, its closed form, but where it
+    cancels to -L^2 / 2 (|L| < 1), the series."""
+    small = jnp.abs(ell) < 1.0
+    ls = jnp.where(small, ell, 0.0)
+    series = jnp.zeros_like(ls)
+    for c in reversed(_CELU_SERIES):
+        series = series * ls + c
+    return jnp.where(small, series * ls * ls, direct)
+
+
 def _celu_partials(y, alpha):
     # Keeps y: with u = y / alpha, exp(x / alpha) = 1 + u and L = x / alpha = log(1 + u), so
     # f' = 1 + u and df/dalpha = u - (1 + u) L = exp(L) (1 - L) - 1.  That difference cancels
@@ -357,28 +368,17 @@ def _celu_partials(y, alpha):
     # Our log1p, not XLA's (float64: 120 ulp off near u = -0.41, 11.6 eps in df/dalpha); below
     # u = -1/2, 1 + u is exact and log takes it.
     log1p_u = jnp.where(u < -0.5, jnp.log(1.0 + u), log1p(jnp.clip(u, -0.5, 1.0)))
-    small = jnp.abs(log1p_u) < 1.0
-    ls = jnp.where(small, log1p_u, 0.0)
-    series = jnp.zeros_like(ls)
-    for c in reversed(_CELU_SERIES):
-        series = series * ls + c
-    direct = u - jax.scipy.special.xlogy(1.0 + u, 1.0 + u)
-    d_alpha = jnp.where(small, series * ls * ls, direct)
+    d_alpha = _celu_alpha_slope(log1p_u, u - jax.scipy.special.xlogy(1.0 + u, 1.0 + u))
     return dx, jnp.where(y < 0, d_alpha, 0.0)
 
 
 def _celu_partials_from_x(x, alpha):
     # While alpha is being differentiated the backward rule keeps x (see `_celu_partials`):
-    # with L = x / alpha, df/dalpha = exp(L) (1 - L) - 1, the series near 0 as above.  L stops
-    # at -1e4, where exp(L) is 0 and the limit -1 comes out (not 0 * inf).
+    # with L = x / alpha, df/dalpha = exp(L) (1 - L) - 1.  L stops at -1e4, where exp(L) is 0
+    # and the limit -1 comes out (not 0 * inf).
     ell = jnp.maximum(x / alpha, -1e4)
     e = jnp.exp(jnp.minimum(ell, 0.0))
-    small = jnp.abs(ell) < 1.0
-    ls = jnp.where(small, ell, 0.0)
-    series = jnp.zeros_like(ls)
-    for c in reversed(_CELU_SERIES):
-        series = series * ls + c
-    d_alpha = jnp.where(small, series * ls * ls, e * (1.0 - ell) - 1.0)
+    d_alpha = _celu_alpha_slope(ell, e * (1.0 - ell) - 1.0)
     return jnp.where(x > 0, 1.0, e), jnp.where(x < 0, d_alpha, 0.0)
 
 

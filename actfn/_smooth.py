@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -57,6 +58,7 @@ def _kind(x) -> str:
     return "float64" if x.dtype == jnp.float64 else "float32"
 
 
+@functools.cache
 def _decimal_pi(digits: int) -> Decimal:
     """pi to `digits` significant digits (the series of the `decimal` module's recipes)."""
     with localcontext() as context:
@@ -229,6 +231,11 @@ def _horner(coefficients, t):
     for c in reversed(coefficients[:-1]):
         acc = acc * t + c
     return acc
+
+
+def _expm1_series(y, terms: int):
+    """exp(y) - 1 for a small y (the tables' corrections), its Taylor series to y^terms."""
+    return y * _horner(tuple(1.0 / math.factorial(n) for n in range(1, terms + 1)), y)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -881,6 +888,16 @@ def _build_gaussian_tail_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _GAUSSIAN_TAIL_TABLE = _build_gaussian_tail_table()
 
 
+def _table_grid(x, top: float, size: int):
+    """t = min(|x|, top), its nearest grid point g = k / 128, d = t - g, and k as an index into
+    a table of `size` entries (clipped for NaN, whose integer conversion is arbitrary; the
+    result is NaN anyway)."""
+    t = jnp.minimum(jnp.abs(x), top)
+    k = jnp.round(t * _TABLE_STEP)
+    g = k / _TABLE_STEP
+    return t, g, t - g, jnp.clip(k.astype(jnp.int32), 0, size - 1)
+
+
 def _t_gaussian_tail_scaled(x):
     """t Phi(-t) 2^96, t = min(|x|, 14), as p + e (float32), from the table.
 
@@ -891,17 +908,11 @@ def _t_gaussian_tail_scaled(x):
     exact (Dekker) and the small terms are summed before the one rounding.
     """
     hi, lo, hazard = _GAUSSIAN_TAIL_TABLE
-    t = jnp.minimum(jnp.abs(x), _TABLE_TOP)
-    k = jnp.round(t * _TABLE_STEP)
-    g = k / _TABLE_STEP
-    d = t - g
-    # (The clip is for NaN, whose integer conversion is arbitrary; the result is NaN anyway.)
-    i = jnp.clip(k.astype(jnp.int32), 0, hi.shape[0] - 1)
+    t, g, d, i = _table_grid(x, _TABLE_TOP, hi.shape[0])
     a, b, h = jnp.asarray(hi)[i], jnp.asarray(lo)[i], jnp.asarray(hazard)[i]
     h1 = h * (h - g)
     h2 = h1 * (2.0 * h - g) - h
-    y = -d * (h + d * (0.5 * h1 + d * (h2 / 6.0)))
-    c = y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0)))))
+    c = _expm1_series(-d * (h + d * (0.5 * h1 + d * (h2 / 6.0))), 5)
     # t 2^32 keeps the exact product's halves normal next to t = 0 (the low half of a t near
     # the smallest normal would flush, and p + e would lose 2^-12 of the product).
     ts = t * _T_SCALE
@@ -1046,15 +1057,9 @@ def _gelu_tanh_sigmoid_scaled(x):
     x clipped, from the table."""
     hi, lo, exp_z = _GELU_TANH_TABLE
     top = _GELU_TANH_CLIP["float32"]
-    t = jnp.minimum(jnp.abs(x), top)
-    k = jnp.round(t * _TABLE_STEP)
-    g = k / _TABLE_STEP
-    d = t - g
+    t, g, d, i = _table_grid(x, top, hi.shape[0])
     c1, c3 = float(_C1), float(_C3)
-    w = -d * ((c1 + (3.0 * c3) * (g * g)) + d * ((3.0 * c3) * g + d * c3))
-    u = w * (1.0 + w * (0.5 + w * (1 / 6 + w * (1 / 24 + w * (1 / 120 + w * (1 / 720))))))
-    # (The clip is for NaN, whose integer conversion is arbitrary; the result is NaN anyway.)
-    i = jnp.clip(k.astype(jnp.int32), 0, hi.shape[0] - 1)
+    u = _expm1_series(-d * ((c1 + (3.0 * c3) * (g * g)) + d * ((3.0 * c3) * g + d * c3)), 6)
     a, b = jnp.asarray(hi)[i], jnp.asarray(lo)[i]
     c = u / (1.0 + jnp.asarray(exp_z)[i] * (1.0 + u))
     return a, b + (a + b) * c, t, jnp.clip(x, -top, top)
@@ -1260,6 +1265,20 @@ hard_silu = elementwise(
 )
 
 
+def continued_fraction_denominators(value: Fraction, below: int) -> list[int]:
+    """The denominators of the continued-fraction convergents of `value`, in turn, below
+    `below` (each convergent p / q is the best approximation with a denominator up to q)."""
+    denominators, rest, (q_before, q) = [], value, (1, 0)
+    while rest:
+        whole = math.floor(rest)
+        q_before, q = q, whole * q + q_before
+        if q >= below:
+            break
+        denominators.append(q)
+        rest = 1 / (rest - whole)
+    return denominators
+
+
 def _near_multiple_of_pi(bits: int, exponent: int) -> tuple[float, float]:
     """P = m 2^exponent, 2^(bits - 1) <= m < 2^bits (the top binade of the dtype), with P / pi
     close to an integer, and O = 2P mod 2 pi in (-pi, pi]: 2P = 2 pi k + O, |O| tiny.
@@ -1272,15 +1291,7 @@ def _near_multiple_of_pi(bits: int, exponent: int) -> tuple[float, float]:
     pi = Fraction(_decimal_pi(400))
     beta = Fraction(2**exponent) / pi
     beta -= math.floor(beta)
-    rest, (q_before, q) = beta, (1, 0)
-    denominator = 1
-    while rest:
-        whole = math.floor(rest)
-        q_before, q = q, whole * q + q_before
-        if q >= 2**bits:
-            break
-        denominator = q
-        rest = 1 / (rest - whole)
+    denominator = continued_fraction_denominators(beta, 2**bits)[-1]
     m = -(-(2 ** (bits - 1)) // denominator) * denominator
     assert 2 ** (bits - 1) <= m < 2**bits
     turns = m * beta

@@ -238,12 +238,7 @@ def _top_binade_floats_next_to_snake_zeros(dtype) -> list[float]:
         fractions.Fraction(int(man)) * fractions.Fraction(2) ** int(exp)
     )
     g -= math.floor(g)
-    denominators, rest, (q0, q1) = [], g, (1, 0)
-    while rest and q1 < 2**bits:
-        whole = math.floor(rest)
-        q0, q1 = q1, whole * q1 + q0
-        denominators.append(q1)
-        rest = 1 / (rest - whole)
+    denominators = _smooth.continued_fraction_denominators(g, 2**bits)
 
     def miss(m, target):  # frac(m g) - target, in [-1/2, 1/2)
         return (m * g - target + fractions.Fraction(1, 2)) % 1 - fractions.Fraction(1, 2)
