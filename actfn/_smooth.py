@@ -6,6 +6,7 @@ import functools
 import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from importlib import resources
 from typing import NamedTuple
 
 import jax
@@ -862,30 +863,52 @@ def _centre_cdf(x):
     return 0.5 + xs * _horner(_CENTRE_SERIES[_kind(x)], xs * xs)
 
 
-# float32 gelu's value takes Phi(-t) from a table on the grid g = k / 128, 0 <= g <= 14, scaled
-# by 2^64 (Phi(-14) 2^64 is normal; float32's own Phi(-t) is not beyond 13) and kept as hi +
-# lo, with the hazard H(g) = phi(g) / Phi(-g) beside it: 1,793 entries of each, 21 KiB.
-# float64's erfc gives each entry to 2^-45 (g / sqrt 2's rounding costs g^2 2^-53), far below
-# float32's last bit.  The formula's chain of roundings (exp, the Mills-ratio fit, its
-# division, two products: 3.4 ulp on a dense grid) becomes one exact product and a small
-# correction: 0.6 ulp for x < 0, 0.75 for x > 0 (where x - x Phi(-x) halves at most), with no
-# centre polynomial.  Three gathers cost about as much as the exp and divisions they replace
-# (the forward pass is 10-20% slower on this project's CPU; XLA fuses them: 20 bytes moved per
-# element, as before).  The derivative keeps the formula (its target is 8 ulp).
-_TABLE_STEP, _TABLE_TOP, _TABLE_SCALE, _T_SCALE = 128.0, 14.0, 2.0**64, 2.0**32
+# gelu's value takes Phi(-t) from a table on the grid g = k / 128 and the hazard
+# H(g) = phi(g) / Phi(-g) beside it: float32 up to 14 (Phi(-14) 2^64 is normal; float32's own
+# Phi(-t) is not beyond 13), Phi(-g) scaled by 2^64 as hi + lo, 1,793 entries of each, 21 KiB;
+# float64 up to 38 (where x Phi(x) leaves the normal range), scaled by 2^128 (the low half of
+# Phi(-38) 2^128 is normal), 4,865 entries, 114 KiB.  float64's erfc gives float32's entries to
+# 2^-45 at import (g / sqrt 2's rounding costs g^2 2^-53), far below float32's last bit;
+# float64's need 106 bits and are data (tools/build_gaussian_tail_table.py, mpmath at 40
+# digits).  The formula's chain of roundings (exp, the Mills-ratio fit, its division, two
+# products: 3.4 ulp on a dense grid in float32 and float64) becomes one exact product and a
+# small correction: float32 0.6 ulp for x < 0, 0.75 for x > 0 (where x - x Phi(-x) halves at
+# most), float64 0.97 and 0.75, with no centre polynomial.  Three gathers cost about as much as
+# the exp and divisions they replace (the forward pass is 10-20% slower on this project's CPU;
+# XLA fuses them: 20 bytes moved per element, as before).  The derivative keeps the formula (its
+# target is 8 ulp).
+_TABLE_STEP, _T_SCALE = 128.0, 2.0**32
 
 
-def _build_gaussian_tail_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    g = np.arange(int(_TABLE_TOP * _TABLE_STEP) + 1) / _TABLE_STEP
+class _TailTable(NamedTuple):
+    hi: np.ndarray  # Phi(-g) scale, rounded
+    lo: np.ndarray  # the rest of Phi(-g) scale
+    hazard: np.ndarray  # phi(g) / Phi(-g)
+    top: float  # the last g
+    scale: float
+    order: int  # the terms of log Phi(-(g + d)) - log Phi(-g) in d
+    terms: int  # of exp(y) - 1
+
+
+def _build_gaussian_tail_table() -> _TailTable:
+    g = np.arange(int(14.0 * _TABLE_STEP) + 1) / _TABLE_STEP
     tail = np.array([0.5 * math.erfc(v / math.sqrt(2.0)) for v in g])
-    scaled = tail * _TABLE_SCALE
+    scaled = tail * 2.0**64
     hi = scaled.astype(np.float32)
     lo = (scaled - hi).astype(np.float32)
     hazard = (np.exp(-0.5 * g * g) * _INV_SQRT_2PI / tail).astype(np.float32)
-    return hi, lo, hazard
+    return _TailTable(hi, lo, hazard, 14.0, 2.0**64, 3, 5)
 
 
-_GAUSSIAN_TAIL_TABLE = _build_gaussian_tail_table()
+def _load_gaussian_tail_table() -> _TailTable:
+    with resources.files("actfn").joinpath("_gaussian_tail_float64.npy").open("rb") as f:
+        hi, lo, hazard = np.load(f)
+    # |y| < 0.15 (H d at g = 38): d^6 and 13 terms of its exp reach 2^-60.
+    return _TailTable(hi, lo, hazard, 38.0, 2.0**128, 6, 13)
+
+
+_GAUSSIAN_TAIL_TABLE = {"float32": _build_gaussian_tail_table()}
+_GAUSSIAN_TAIL_TABLE["float64"] = _load_gaussian_tail_table()
 
 
 def _table_grid(x, top: float, size: int):
@@ -898,21 +921,35 @@ def _table_grid(x, top: float, size: int):
     return t, g, t - g, jnp.clip(k.astype(jnp.int32), 0, size - 1)
 
 
+def _hazard_series(h, g, d, order: int):
+    """y = log Phi(-(g + d)) - log Phi(-g) = -(H d + H' d^2 / 2 + ...) to d^order, with
+    H' = H (H - g) and each further derivative of the hazard from the ones before."""
+    u = 2.0 * h - g
+    h1 = h * (h - g)
+    h2 = h1 * u - h
+    derivatives = [h, h1, h2]
+    if order > 3:
+        h3 = h2 * u + 2.0 * h1 * (h1 - 1.0)
+        h4 = h3 * u + h2 * (6.0 * h1 - 3.0)
+        derivatives += [h3, h4, h4 * u + h3 * (8.0 * h1 - 4.0) + 6.0 * h2 * h2]
+    acc = derivatives[order - 1] / float(math.factorial(order))
+    for k in range(order - 2, 0, -1):
+        acc = derivatives[k] / float(math.factorial(k + 1)) + d * acc
+    return -d * (h + d * acc)
+
+
 def _t_gaussian_tail_scaled(x):
-    """t Phi(-t) 2^96, t = min(|x|, 14), as p + e (float32), from the table.
+    """t Phi(-t) scale 2^32, t = min(|x|, top), as p + e, from the table of x's dtype.
 
     With g the grid point nearest t and d = t - g (|d| <= 1/256), Phi(-t) = Phi(-g) exp(y),
-    y = log Phi(-(g + d)) - log Phi(-g) = -H d - H' d^2 / 2 - H'' d^3 / 6 (|y| < 0.06, the
-    next term below 2^-30), H' = H (H - g), H'' = H' (2H - g) - H; exp(y) = 1 + c by its
-    series.  c reaches the result damped by |c|, so float32 suffices for it; t Phi(-g) is
-    exact (Dekker) and the small terms are summed before the one rounding.
+    y = log Phi(-(g + d)) - log Phi(-g) by its series (|y| < 0.06 in float32, 0.15 in float64);
+    exp(y) = 1 + c by its own.  c reaches the result damped by |c|; t Phi(-g) is exact (Dekker)
+    and the small terms are summed before the one rounding.
     """
-    hi, lo, hazard = _GAUSSIAN_TAIL_TABLE
-    t, g, d, i = _table_grid(x, _TABLE_TOP, hi.shape[0])
-    a, b, h = jnp.asarray(hi)[i], jnp.asarray(lo)[i], jnp.asarray(hazard)[i]
-    h1 = h * (h - g)
-    h2 = h1 * (2.0 * h - g) - h
-    c = _expm1_series(-d * (h + d * (0.5 * h1 + d * (h2 / 6.0))), 5)
+    table = _GAUSSIAN_TAIL_TABLE[_kind(x)]
+    t, g, d, i = _table_grid(x, table.top, table.hi.shape[0])
+    a, b, h = jnp.asarray(table.hi)[i], jnp.asarray(table.lo)[i], jnp.asarray(table.hazard)[i]
+    c = _expm1_series(_hazard_series(h, g, d, table.order), table.terms)
     # t 2^32 keeps the exact product's halves normal next to t = 0 (the low half of a t near
     # the smallest normal would flush, and p + e would lose 2^-12 of the product).
     ts = t * _T_SCALE
@@ -921,35 +958,37 @@ def _t_gaussian_tail_scaled(x):
     return p, e + tb + (p * c + tb * c)
 
 
-def _x_times_gate(x, w, top):
-    """x G(x) for a gate with G(x) = 1 - G(-x), from w = t G(-t) 2^96, t = min(|x|, top): -w
+def _x_times_gate(x, w, top, scale):
+    """x G(x) for a gate with G(x) = 1 - G(-x), from w = t G(-t) scale, t = min(|x|, top): -w
     for x < 0 and x - w for x >= 0, scaled back last.  x - w is taken at the table's scale
     too: x / 2 next to 0 would lose its last bits to a subnormal (flushed) w.  Beyond `top`,
-    x G(-x) is below x's rounding."""
-    scale = _TABLE_SCALE * _T_SCALE
+    x G(-x) is below x's rounding, and below the smallest subnormal for x < 0 (w, taken at
+    top, is not: -0 there, whether or not the device flushes subnormals)."""
     positive = jnp.where(x < top, x * scale - w, x)
-    return jnp.where(x < 0.0, -w, positive) * jnp.where(x < top, 1.0 / scale, 1.0)
+    y = jnp.where(x < 0.0, -w, positive) * jnp.where(x < top, 1.0 / scale, 1.0)
+    return jnp.where(x < -top, -0.0, y)
 
 
-def _tabled(x, table, formula):
-    """`table(x)` for a float32 input on CPU and GPU, `formula(x)` elsewhere: on TPU, where
-    gathers of per-element indices are known to be slow (not measured here), for float64
-    (whose table would need 106-bit entries) and for a 16-bit input (the formula's few float32
-    ulp vanish in its final rounding, and gelu's is 10-20% faster on this project's CPU)."""
-    if _kind(x) != "float32" or narrow_input():
+def _tabled(x, table, formula, kinds=("float32",)):
+    """`table(x)` for an input of `kinds` on CPU and GPU, `formula(x)` elsewhere: on TPU, where
+    gathers of per-element indices are known to be slow (not measured here), and for a 16-bit
+    input (the formula's few float32 ulp vanish in its final rounding, and gelu's is 10-20%
+    faster on this project's CPU)."""
+    if _kind(x) not in kinds or narrow_input():
         return formula(x)
     return jax.lax.platform_dependent(x, tpu=formula, default=table)
 
 
 def _gelu_exact_from_table(x):
     p, e = _t_gaussian_tail_scaled(x)
-    return _x_times_gate(x, p + e, _TABLE_TOP)
+    table = _GAUSSIAN_TAIL_TABLE[_kind(x)]
+    return _x_times_gate(x, p + e, table.top, table.scale * _T_SCALE)
 
 
 def gelu_exact(x):
     # x Phi(x), with Phi(x) = 1 - Phi(-x) for x >= 0: Phi(-|x|) keeps its relative accuracy
     # down to the last normal number (1 + erf(x / sqrt 2) cancels to 0 there).
-    return _tabled(x, _gelu_exact_from_table, _gelu_exact_formula)
+    return _tabled(x, _gelu_exact_from_table, _gelu_exact_formula, ("float32", "float64"))
 
 
 def _gelu_exact_formula(x):
@@ -1041,10 +1080,13 @@ def _gelu_tanh_exp(z, z_lo, kind):
 # C reaches the result damped by |C|.  Then t S(g) is an exact product, as in gelu's table
 # (the double-word z and its exp, 1 + E and the division each rounded: 2.6 ulp on a
 # 20,000-point grid, now 0.75; the cost is about the same on this project's CPU).
+_GELU_TANH_SCALE = 2.0**64
+
+
 def _build_gelu_tanh_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     g = np.arange(int(_GELU_TANH_CLIP["float32"] * _TABLE_STEP) + 1) / _TABLE_STEP
     e = np.exp(-(float(_C1) * g + float(_C3) * g**3))
-    scaled = e / (1.0 + e) * _TABLE_SCALE
+    scaled = e / (1.0 + e) * _GELU_TANH_SCALE
     hi = scaled.astype(np.float32)
     return hi, (scaled - hi).astype(np.float32), e.astype(np.float32)
 
@@ -1070,7 +1112,9 @@ def _gelu_tanh_from_table(x):
     s_hi, s_lo, t, _ = _gelu_tanh_sigmoid_scaled(x)
     ts = t * _T_SCALE
     p, e = two_product(ts, s_hi)
-    y = _x_times_gate(x, p + (e + ts * s_lo), _GELU_TANH_CLIP["float32"])
+    y = _x_times_gate(
+        x, p + (e + ts * s_lo), _GELU_TANH_CLIP["float32"], _GELU_TANH_SCALE * _T_SCALE
+    )
     return jnp.where(jnp.abs(x) < 2.0**-60, 0.5 * x, y)
 
 
@@ -1100,12 +1144,12 @@ def _gelu_tanh_derivative_from_table(x):
     # for x >= 0.  Beyond the clip S is 0 (or flushed): f' is 0 or 1.
     s_hi, s_lo, _, xc = _gelu_tanh_sigmoid_scaled(x)
     s = s_hi + s_lo
-    small = s * (1.0 / _TABLE_SCALE)
+    small = s * (1.0 / _GELU_TANH_SCALE)
     big = 1.0 - small
     slope = (2.0 * _TANH_GELU_C) * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc))
     return jnp.where(
         x < 0.0,
-        (s * (1.0 + (xc * big) * slope)) * (1.0 / _TABLE_SCALE),
+        (s * (1.0 + (xc * big) * slope)) * (1.0 / _GELU_TANH_SCALE),
         big + ((xc * small) * big) * slope,
     )
 

@@ -106,14 +106,16 @@ def test_parameter_derivative_from_x_within_eight_ulp(name, dtype):
 DENSE = [
     # gelu's left tail down to where x Phi(x) leaves the normal range: the exact-argument
     # exponential and the fitted Mills ratio (erfc-based: 53 and 340; jax.nn: 1.6e7, 8.8e15).
-    # float64 is held to what a 6,000-point grid shows (4; 3 on this one).  float32 takes the
-    # table of Phi(-g) as hi + lo (0.6 and 0.75 ulp on 6,001-point grids; the formula's chain
-    # of roundings: 3.1 here, 3.4 on denser grids).
+    # Both dtypes take the table of Phi(-g) as hi + lo (float32: 0.6 and 0.75 ulp on 6,001-point
+    # grids, float64: 0.97 and 0.75 on 20,000; the formula's chain of roundings: 3.1 here, 3.4
+    # on denser grids in either dtype).
     ("gelu", "float32", -13.1, 0.0, 1.0),
     ("gelu", "float32", 0.0, 14.0, 1.0),
+    ("gelu", "float64", -37.5, 0.0, 1.0),
+    ("gelu", "float64", 0.0, 38.0, 1.0),
     # Next to the smallest normal, where t's low half would flush and cost 2^-12 (4,000 ulp).
     ("gelu", "float32", -1e-36, 1e-36, 1.0),
-    ("gelu", "float64", -37.5, 0.0, 4.0),
+    ("gelu", "float64", -1e-300, 1e-300, 1.0),
     # The tanh form: float64 with z carried as hi + lo (plain: 470; jax.nn: 8.9e15); float32
     # from the table of sigmoid(-z(g)) as hi + lo (0.75 on a 20,000-point grid; plain z: 49,
     # jax.nn: 1.6e7; z as hi + lo, whose exp, 1 + E and division each round: 2.6).
@@ -278,22 +280,25 @@ def test_snake_derivative_next_to_its_zeros_where_2x_overflows(dtype):
         assert abs(offset) < 1e-6 and abs(turns - mp.nint(turns)) < abs(offset) * 1e-15
 
 
-@pytest.mark.parametrize("approximate", [False, True])
-def test_gelu_tables_are_for_cpu_and_gpu_and_tpu_keeps_the_formula(approximate):
+@pytest.mark.parametrize(
+    ("approximate", "dtype"), [(False, "float32"), (False, "float64"), (True, "float32")]
+)
+def test_gelu_tables_are_for_cpu_and_gpu_and_tpu_keeps_the_formula(approximate, dtype):
     # Gathers of per-element indices are known to be slow on TPU: lowered for it (no TPU
     # needed), neither the value nor the gradient gathers; for CPU and GPU the value does.
     from jax import export
 
     fn = functools.partial(actfn.gelu, approximate=approximate)
     grad = jax.grad(lambda v: jnp.sum(fn(v)))
-    x = jnp.ones(8, jnp.float32)
+    with jax.enable_x64(dtype == "float64"):
+        x = jnp.ones(8, dtype)
 
-    def gathers(f, platform):
-        module = export.export(jax.jit(f), platforms=[platform])(x).mlir_module()
-        return "stablehlo.gather" in module
+        def gathers(f, platform):
+            module = export.export(jax.jit(f), platforms=[platform])(x).mlir_module()
+            return "stablehlo.gather" in module
 
-    assert not gathers(fn, "tpu") and not gathers(grad, "tpu")
-    assert gathers(fn, "cpu") and gathers(fn, "cuda")
+        assert not gathers(fn, "tpu") and not gathers(grad, "tpu")
+        assert gathers(fn, "cpu") and gathers(fn, "cuda")
 
 
 def test_gelu_tanh_table_entries_against_the_oracle():
@@ -317,17 +322,32 @@ def test_gelu_tanh_table_entries_against_the_oracle():
     assert k / 128 > 10.0  # the checked entries reach g = 10.3, where z = 94
 
 
-def test_gelu_table_entries_against_the_oracle():
-    # float32 gelu's table: Phi(-g) 2^64 as hi + lo to 2^-44, and the hazard phi(g) / Phi(-g)
-    # to float32's rounding, at every 7th grid point and the last.
-    hi, lo, hazard = _smooth._GAUSSIAN_TAIL_TABLE
+@pytest.mark.parametrize(("dtype", "bound"), [("float32", 2.0**-44), ("float64", 2.0**-104)])
+def test_gelu_table_entries_against_the_oracle(dtype, bound):
+    # gelu's tables: Phi(-g) scaled as hi + lo to 2^-44 (float32, from float64's erfc) and
+    # 2^-104 (float64, data from mpmath), and the hazard phi(g) / Phi(-g) to the dtype's
+    # rounding, at every 7th grid point and the last.
+    table = _smooth._GAUSSIAN_TAIL_TABLE[dtype]
+    eps = float(np.finfo(dtype).eps)
     mp = _accuracy._mp()
-    for k in [*range(0, hi.size, 7), hi.size - 1]:
+    for k in [*range(0, table.hi.size, 7), table.hi.size - 1]:
         g = mp.mpf(k) / 128
         tail = mp.ncdf(-g)
-        scaled = tail * mp.mpf(2) ** 64
-        assert abs((mp.mpf(float(hi[k])) + mp.mpf(float(lo[k]))) / scaled - 1) < 2.0**-44, k
-        assert abs(mp.mpf(float(hazard[k])) / (mp.npdf(g) / tail) - 1) <= 2.0**-24, k
+        scaled = tail * mp.mpf(table.scale)
+        total = mp.mpf(float(table.hi[k])) + mp.mpf(float(table.lo[k]))
+        assert abs(total / scaled - 1) < bound, k
+        assert abs(mp.mpf(float(table.hazard[k])) / (mp.npdf(g) / tail) - 1) <= eps / 2, k
+    assert k / 128 == table.top
+
+
+def test_the_float64_table_is_what_its_tool_writes():
+    # The data file is tools/build_gaussian_tail_table.py's output, to the bit (sampled).
+    tool = _tool("build_gaussian_tail_table")
+    table = _smooth._GAUSSIAN_TAIL_TABLE["float64"]
+    assert (tool.TOP, tool.SCALE) == (table.top, table.scale)
+    with tool.mp.workdps(40):
+        for k in [0, 1, 2, 500, 1793, 3001, table.hi.size - 1]:
+            assert tool.entry(k) == (table.hi[k], table.lo[k], table.hazard[k]), k
 
 
 def test_the_oracle_is_itself_right_where_the_answer_is_known():
