@@ -30,12 +30,10 @@ except ImportError:  # pragma: no cover
     mpmath = None
 
 from actfn._core import compute_dtype
+from actfn._rectifiers import SELU_ALPHA_DIGITS, SELU_SCALE_DIGITS
 from actfn._registry import spec
 
 DIGITS = 50
-# selu's constants to the digits the oracle needs (the library's are the nearest floats).
-SELU_ALPHA_DIGITS = "1.6732632423543772848170429916717"
-SELU_SCALE_DIGITS = "1.0507009873554804934193349852946"
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
@@ -225,8 +223,24 @@ def _real(m, v) -> float:
     return float(v) if m.isfinite(v) else (math.inf if v > 0 else -math.inf)
 
 
+def _parts(m, v) -> tuple[float, float]:
+    """v as hi + lo: its nearest float (as `_real`) and the rest, so that a float64 result is
+    judged against the true value, not against the true value rounded to float64 (which
+    would make every float64 error a whole number of ulps, off by up to half an ulp)."""
+    hi = _real(m, v)
+    return hi, float(v - hi) if math.isfinite(hi) else 0.0
+
+
 @functools.cache
 def _truth(name: str, points: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The true values and derivatives at `points`, rounded to float64."""
+    (values, _), (derivs, _) = _truth_parts(name, points)
+    return values, derivs
+
+
+@functools.cache
+def _truth_parts(name: str, points: tuple) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The true values and derivatives at `points`, each as (hi, lo) arrays (see `_parts`)."""
     m = _mp()
     f = _oracles(m)[name]
     exact = _exact_derivatives(m).get(name)
@@ -254,16 +268,17 @@ def _truth(name: str, points: tuple) -> tuple[np.ndarray, np.ndarray]:
                 )
         except (ValueError, ZeroDivisionError):
             v, d = m.nan, m.nan
-        values.append(_real(m, v))
-        derivs.append(_real(m, d))
-    return np.array(values), np.array(derivs)
+        values.append(_parts(m, v))
+        derivs.append(_parts(m, d))
+    return tuple(tuple(np.array(part) for part in zip(*parts)) for parts in (values, derivs))
 
 
 @functools.cache
-def _parameter_truth(name: str, points: tuple) -> np.ndarray:
+def _parameter_truth(name: str, points: tuple) -> tuple[np.ndarray, np.ndarray]:
     m = _mp()
     _, derivative = _parameter_derivatives(m)[name]
-    return np.array([_real(m, derivative(m.mpf(p))) for p in points])
+    hi, lo = zip(*(_parts(m, derivative(m.mpf(p))) for p in points))
+    return np.array(hi), np.array(lo)
 
 
 def measure(
@@ -284,8 +299,8 @@ def measure(
     # the result is judged against the truth at the input and at 0, whichever is closer.
     # (float16 and bfloat16 are computed in float32, so it is float32's threshold for them.)
     seen = np.where(np.abs(pts) < float(jnp.finfo(compute_dtype(dtype)).tiny), 0.0, pts)
-    true_v, true_d = _truth(name, tuple(pts.tolist()))
-    flushed_v, flushed_d = _truth(name, tuple(seen.tolist()))
+    (true_v, true_v_lo), (true_d, true_d_lo) = _truth_parts(name, tuple(pts.tolist()))
+    (flushed_v, flushed_v_lo), (flushed_d, flushed_d_lo) = _truth_parts(name, tuple(seen.tolist()))
     # At a kink the derivative is the documented one-sided value, not the oracle's average.
     pv = {p.name: p.none if p.default is None else p.default for p in entry.params}
     at_kink = np.zeros(pts.shape, bool)
@@ -350,37 +365,44 @@ def measure(
         return np.where(beyond, np.where(saturated, 0.0, np.inf), error)
 
     def value_ulps(got):
-        return np.minimum(_value_ulps(got, tv), _value_ulps(got, flushed_v))
+        return np.minimum(
+            _value_ulps(got, tv, true_v_lo), _value_ulps(got, flushed_v, flushed_v_lo)
+        )
 
-    def _value_ulps(got, tv):
+    def _value_ulps(got, tv, tv_lo):
         with np.errstate(invalid="ignore", over="ignore"):
-            e = np.abs(got - tv) / _ulp(tv, dtype)
+            # got - tv is exact where got is near tv (Sterbenz); elsewhere its rounding is
+            # far below the error.
+            e = np.abs((got - tv) - tv_lo) / _ulp(tv, dtype)
             # A true value below the smallest normal may be returned as 0 (flushed).
             e = np.where((np.abs(tv) < tiny) & (got == 0), 0.0, e)
             e = saturate(e, got, tv)
         return np.where(np.isnan(e), np.inf, e)[ok_v]
 
     def derivative_errors(got, truths):
-        """Strict and mixed errors against the truth at x (or at the flushed x, if closer)."""
-        ok = ~np.isnan(truths[0])
-        in_range = ok & (np.abs(truths[0]) <= float(info.max))
+        """Strict and mixed errors against the truth at x (or at the flushed x, if closer),
+        each truth as (hi, lo)."""
+        first = truths[0][0]
+        ok = ~np.isnan(first)
+        in_range = ok & (np.abs(first) <= float(info.max))
         # The mixed error's scale: the derivative's largest magnitude over the grid.
-        scale = np.max(np.abs(truths[0][in_range])) if in_range.any() else 1.0
-        strict, mixed = zip(*(_deriv(got, t, scale) for t in truths))
+        scale = np.max(np.abs(first[in_range])) if in_range.any() else 1.0
+        strict, mixed = zip(*(_deriv(got, td, td_lo, scale) for td, td_lo in truths))
         return np.minimum.reduce(strict)[ok], np.minimum.reduce(mixed)[ok], ok
 
-    def _deriv(got, td, scale):
+    def _deriv(got, td, td_lo, scale):
         with np.errstate(invalid="ignore", over="ignore"):
-            strict = np.abs(got - td) / _ulp(td, dtype)
+            error = np.abs((got - td) - td_lo)
+            strict = error / _ulp(td, dtype)
             # A true derivative below the smallest normal may be returned as 0 (flushed).
             flushed = (np.abs(td) < tiny) & (got == 0)
             strict = np.where(flushed, 0.0, strict)
-            mixed = np.where(flushed, 0.0, np.abs(got - td) / (float(info.eps) * scale))
+            mixed = np.where(flushed, 0.0, error / (float(info.eps) * scale))
             strict, mixed = saturate(strict, got, td), saturate(mixed, got, td)
         return np.where(np.isnan(strict), np.inf, strict), np.where(np.isnan(mixed), np.inf, mixed)
 
     v = value_ulps(got_v)
-    ds, dm, ok_d = derivative_errors(got_d, (td, flushed_d))
+    ds, dm, ok_d = derivative_errors(got_d, ((td, true_d_lo), (flushed_d, flushed_d_lo)))
     param_fields = {}
     if param is not None:
         tp = _parameter_truth(name, tuple(pts.tolist()))
@@ -409,7 +431,11 @@ def measure(
         jax_nn_deriv_max_mixed=(
             None
             if theirs is None
-            else float(np.max(derivative_errors(theirs[1], (td, flushed_d))[1]))
+            else float(
+                np.max(
+                    derivative_errors(theirs[1], ((td, true_d_lo), (flushed_d, flushed_d_lo)))[1]
+                )
+            )
         ),
         saves=entry.saves,
         points=int(ok_v.sum()),

@@ -16,11 +16,12 @@ import numpy as np
 from actfn._core import (
     Kink,
     Param,
+    dtype_kind,
     elementwise,
     expm1,
     log1p,
     narrow_input,
-    split,
+    split_constant,
     times_gate,
     two_product,
     two_sum,
@@ -53,12 +54,6 @@ def sigmoid_pair(z):
     return jnp.where(positive, big, small), jnp.where(positive, small, big)
 
 
-def _kind(x) -> str:
-    """The key of the per-dtype constants: "float64", or "float32" (which the 16-bit dtypes
-    compute in)."""
-    return "float64" if x.dtype == jnp.float64 else "float32"
-
-
 @functools.cache
 def _decimal_pi(digits: int) -> Decimal:
     """pi to `digits` significant digits (the series of the `decimal` module's recipes)."""
@@ -72,15 +67,6 @@ def _decimal_pi(digits: int) -> Decimal:
             t = (t * n) / d
             s += t
     return s
-
-
-def _split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, float]]:
-    """value as hi + lo, each representable in dtype (hi + lo carries twice its precision),
-    and hi's halves (`split`) for `two_product`."""
-    hi = np.asarray(float(value), dtype)
-    lo = float(np.asarray(float(value - Decimal(float(hi))), dtype))
-    halves = tuple(float(h) for h in split(hi))
-    return float(hi), lo, halves
 
 
 # Beyond z = -k the logistic sigmoid(z) = 1 / (1 + exp(-z)) is computed over e^-k, to be
@@ -107,7 +93,7 @@ def logistic_parts(z) -> Logistic:
     c = 1.  (Each select costs on CPU: one shift select and d = c + e, not a select per piece,
     made silu's forward pass 20% faster.)
     """
-    k, top = _LOGISTIC_FAR[_kind(z)]
+    k, top = _LOGISTIC_FAR[dtype_kind(z)]
     w = -z
     far = w > k
     e = jnp.exp(jnp.clip(w, -top, top) - jnp.where(far, k, 0.0))
@@ -121,7 +107,7 @@ def logistic_parts(z) -> Logistic:
 def beyond_logistic(z):
     """Where z is below logistic_parts' clip: x sigmoid(z) is 0 there but for |x| near the
     largest float with |beta| below 1e-34 (float32), and the clipped d would not give 0."""
-    return z < -_LOGISTIC_FAR[_kind(z)][1]
+    return z < -_LOGISTIC_FAR[dtype_kind(z)][1]
 
 
 # Next to a simple zero x0 of f' (silu, gelu, mish), f' is a sum of terms of order 1 that
@@ -206,9 +192,9 @@ def near_root(name, x, general):
     """`name`'s f'(x): `general` (an array), or d P(d) within _ROOT_RADIUS of its zero."""
     if narrow_input():
         return general  # a bfloat16/float16 x is never close enough to the zero to tell
-    kind = _kind(x)
+    kind = dtype_kind(x)
     root, p32, p64 = _DERIVATIVE_ROOTS[name]
-    hi, lo, _ = _split_constant(root, kind)
+    hi, lo, _ = split_constant(root, kind)
     # d = x - hi - lo; XLA would fold the two constants of (x - hi) - lo into one (losing lo),
     # so d P(d) is d_hi P - lo P, with P taken at d_hi (lo is below half an ulp of x: P moves
     # by a fraction of its own ulp).
@@ -278,11 +264,15 @@ def _tanh_shrink_coefficients(n: int) -> tuple[float, ...]:
 # float32's.
 _TANH_SHRINK_SERIES = _tanh_shrink_coefficients(44)
 _TANH_SHRINK_SWITCH = 1.0
-# float32 tanh: x - x^3 P(x^2) below 0.625, exp above (where 2 / (1 + exp(2|x|)) is below
-# 0.45 of 1, so its roundings reach tanh damped).  P is the series economized to 6 terms by
-# Chebyshev's truncation on [0, 0.625^2] (within 0.01 eps; the Taylor series needs 8 terms).
-_TANH_SWITCH = 0.625
-_TANH_NEAR = economized(_TANH_SHRINK_SERIES, _TANH_SWITCH**2, 6)
+# tanh: x - x^3 P(x^2) below 0.625 (float32) or 0.7 (float64), exp above (where
+# 2 / (1 + exp(2|x|)) is below 0.45 of 1, so its roundings reach tanh damped).  P is the series
+# economized by Chebyshev's truncation on [0, switch^2]: 6 terms (within 0.01 eps; the Taylor
+# series needs 8) and 13 (within 0.1 eps).
+_TANH_SWITCH = {"float32": 0.625, "float64": 0.7}
+_TANH_NEAR = {
+    "float32": economized(_TANH_SHRINK_SERIES, _TANH_SWITCH["float32"] ** 2, 6),
+    "float64": economized(_TANH_SHRINK_SERIES, _TANH_SWITCH["float64"] ** 2, 13),
+}
 
 
 def _upto_20(a):
@@ -291,22 +281,21 @@ def _upto_20(a):
 
 
 def accurate_tanh(x):
-    """tanh within 1.3 ulp in float32 and 2 in float64 (XLA's: 4.5 and 6 on a dense grid).
+    """tanh within 1.3 ulp in float32 and 1.1 in float64 (XLA's: 4.5 and 6.5 on dense grids).
 
-    Below |x| = 0.625 (float32) the odd series x - x^3 P(x^2); beyond, 1 - 2 / (1 + exp(2|x|))
-    with the sign of x, whose small subtrahend carries exp's rounding damped.  float64 uses
-    -expm1(-2a) / (2 + expm1(-2a)) everywhere (our expm1), which has no cancellation anywhere.
+    Below |x| = 0.625 (float32) or 0.7 (float64) the odd series x - x^3 P(x^2); beyond,
+    1 - 2 / (1 + exp(2|x|)) with the sign of x, whose small subtrahend carries exp's rounding
+    damped.  (float64 once used -expm1(-2a) / (2 + expm1(-2a)) everywhere: 2.5 ulp where tanh
+    is near 1, since 2 + expm1(-2a) is near 1 and its rounding is a whole ulp of the result.)
     """
-    a = jnp.abs(x)
-    if x.dtype == jnp.float64:
-        e = expm1(-2.0 * a)
-        return jnp.sign(x) * (-e / (2.0 + e))
     if narrow_input():
         return jnp.tanh(x)  # rounded to bfloat16/float16 it is correctly rounded already
-    small = a < _TANH_SWITCH
+    kind = dtype_kind(x)
+    a = jnp.abs(x)
+    small = a < _TANH_SWITCH[kind]
     xs = jnp.where(small, x, 0.0)  # x^2 stays finite in the untaken branch (grad of grad)
     x2 = xs * xs
-    near = xs - (xs * x2) * _horner(_TANH_NEAR, x2)
+    near = xs - (xs * x2) * _horner(_TANH_NEAR[kind], x2)
     # Beyond a = 20, tanh is 1 in float32 and float64 alike: the clip keeps exp finite, and so
     # the derivative of this expression (tanh_shrink's second derivative) is 0, not inf / inf.
     far = 1.0 - 2.0 / (1.0 + jnp.exp(2.0 * _upto_20(a)))
@@ -738,7 +727,7 @@ def _silu_partials(x, beta):
     # df/dbeta = (x s)(x t), (x r)(x c) where far.  Where z > k, t is below the normal range
     # and x^2 t is not (x = 90): there t = exp(k - z) e^-k, from an exp of its own, which XLA
     # drops when beta's gradient is not wanted.
-    k, top = _LOGISTIC_FAR[_kind(z)]
+    k, top = _LOGISTIC_FAR[dtype_kind(z)]
     up = z > k
     t_up = jnp.where(up, jnp.exp(k - jnp.minimum(z, top)), jnp.where(far, c, t))
     d_beta = ((x * r) * times_gate(x, t_up)) * jnp.where(up, math.exp(-k), 1.0)
@@ -825,7 +814,7 @@ def gaussian_tail(x):
     scaled Mills ratio above; c is 1 but in the far tail (see _FAR).  Rounding t^2 instead would
     cost t^2 / 2 ulps: the 53 (float32) and 340 (float64) ulps of erfc-based gelu.
     """
-    kind = _kind(x)
+    kind = dtype_kind(x)
     top, p, q_fit = _TAIL_FITS[kind]
     t = jnp.minimum(jnp.abs(x), top)  # beyond, Phi(-t) and phi are 0 in the dtype anyway
     g = jnp.round(t * _SPLIT[kind]) / _SPLIT[kind]
@@ -860,7 +849,7 @@ _CENTRE_SERIES = {
 
 def _centre_cdf(x):
     xs = jnp.where(jnp.abs(x) < _CENTRE, x, 0.0)  # the polynomial only sees the centre
-    return 0.5 + xs * _horner(_CENTRE_SERIES[_kind(x)], xs * xs)
+    return 0.5 + xs * _horner(_CENTRE_SERIES[dtype_kind(x)], xs * xs)
 
 
 # gelu's value takes Phi(-t) from a table on the grid g = k / 128 and the hazard
@@ -946,7 +935,7 @@ def _t_gaussian_tail_scaled(x):
     exp(y) = 1 + c by its own.  c reaches the result damped by |c|; t Phi(-g) is exact (Dekker)
     and the small terms are summed before the one rounding.
     """
-    table = _GAUSSIAN_TAIL_TABLE[_kind(x)]
+    table = _GAUSSIAN_TAIL_TABLE[dtype_kind(x)]
     t, g, d, i = _table_grid(x, table.top, table.hi.shape[0])
     a, b, h = jnp.asarray(table.hi)[i], jnp.asarray(table.lo)[i], jnp.asarray(table.hazard)[i]
     c = _expm1_series(_hazard_series(h, g, d, table.order), table.terms)
@@ -974,14 +963,14 @@ def _tabled(x, table, formula, kinds=("float32",)):
     gathers of per-element indices are known to be slow (not measured here), and for a 16-bit
     input (the formula's few float32 ulp vanish in its final rounding, and gelu's is 10-20%
     faster on this project's CPU)."""
-    if _kind(x) not in kinds or narrow_input():
+    if dtype_kind(x) not in kinds or narrow_input():
         return formula(x)
     return jax.lax.platform_dependent(x, tpu=formula, default=table)
 
 
 def _gelu_exact_from_table(x):
     p, e = _t_gaussian_tail_scaled(x)
-    table = _GAUSSIAN_TAIL_TABLE[_kind(x)]
+    table = _GAUSSIAN_TAIL_TABLE[dtype_kind(x)]
     return _x_times_gate(x, p + e, table.top, table.scale * _T_SCALE)
 
 
@@ -1014,7 +1003,7 @@ with localcontext() as _context:
     _C1 = 2 * (2 / _PI).sqrt()
     _C3 = _C1 * Decimal("0.044715")
 _GELU_TANH_C = {
-    dtype: (_split_constant(_C1, dtype), _split_constant(_C3, dtype))
+    dtype: (split_constant(_C1, dtype), split_constant(_C3, dtype))
     for dtype in ("float32", "float64")
 }
 # Beyond |x| = 12 (float32) or 30 (float64), sigmoid(z) is 0 or 1 to the last subnormal.
@@ -1038,7 +1027,7 @@ def _gelu_tanh_gates(x):
     first, lost its error term once compiled by XLA; the dense-grid tests would show such a
     loss.)
     """
-    kind = _kind(x)
+    kind = dtype_kind(x)
     (c1, c1_lo, _), (c3, c3_lo, c3_halves) = _GELU_TANH_C[kind]
     xc = jnp.clip(x, -_GELU_TANH_CLIP[kind], _GELU_TANH_CLIP[kind])
     if narrow_input():
@@ -1227,13 +1216,29 @@ def _tanh_softplus(x):
     return (1.0 + t) / (d * q), 4.0 * jnp.square(t / q), 1.0 / d, c
 
 
+def _fit_mish_centre(degree: int = 8) -> tuple[float, ...]:
+    """T(x) = tanh(softplus(x)) for -0.8 < x < 0.05 as a polynomial in d = x + 0.375: its
+    interpolant at Chebyshev nodes, from float64's T (to ~1e-16; the fit is within 0.01 ulp of
+    float32, T's nearest singularity being 2.4 away)."""
+    nodes = 0.425 * np.cos(np.pi * (np.arange(degree + 1) + 0.5) / (degree + 1))
+    values = np.tanh(np.log1p(np.exp(nodes - 0.375)))
+    fit = np.polynomial.Polynomial.fit(nodes, values, degree).convert()
+    return tuple(float(c) for c in fit.coef)
+
+
+# float32 mish for -0.8 < x < 0: x T with T from the polynomial above.  There the 1 - g form
+# below has g near 0.4, too large to damp g's roundings (2.3 ulp on a 30,001-point grid; 1.6
+# with the polynomial, for 9 multiply-adds).  float64's form stays within 1.8 there.
+_MISH_CENTRE = _fit_mish_centre()
+
+
 def _mish_forward(x):
     # With E = exp(-|x|), tanh(softplus(x)) is (1 + 2E) / (1 + 2E + 2E^2) for x >= 0 and
     # E (2 + E) / (2 + 2E + E^2) for x < 0.  Each is written 1 - g with a small g (below 0.4),
     # which damps g's roundings: y = x - x g, and for x < 0 y = xE - xE g with xE as hi + lo
     # (Dekker).  float32 3.1 -> 1.9 ulp, float64 4 -> 2 on dense grids.  Below x = -k, E is
     # scaled by e^k and the result by e^-k (see logistic_parts), and g is 0 there.
-    k, top = _LOGISTIC_FAR[_kind(x)]
+    k, top = _LOGISTIC_FAR[dtype_kind(x)]
     xn = jnp.maximum(x, -top)  # beyond, y is below the normal range; also keeps xE finite
     far = xn < -k
     e = jnp.exp(jnp.where(far, xn + k, -jnp.abs(x)))
@@ -1246,6 +1251,8 @@ def _mish_forward(x):
     b_lo = jnp.where(x > -20.0, b_lo, 0.0)
     negative = b - (b * ((e_near * p) / (2.0 + e_near * (2.0 + e_near))) - b_lo)
     y = jnp.where(x >= 0.0, positive, negative * jnp.where(far, math.exp(-k), 1.0))
+    if dtype_kind(x) == "float32" and not narrow_input():
+        y = jnp.where((x > -0.8) & (x < 0.0), x * _horner(_MISH_CENTRE, x + 0.375), y)
     # Near 0, x g would leave the normal range before x does: there y = x tanh(log 2) = 0.6 x
     # (the next term, 0.32 x^2, is below the rounding).  The limit at +inf is inf (x - x g is
     # inf - inf * 0 there).
@@ -1362,7 +1369,7 @@ def _snake_partials(x, a):
     # binade alone: 16.8.)
     u = a * x
     sin, cos = jnp.sin(u), jnp.cos(u)
-    kind = _kind(x)
+    kind = dtype_kind(x)
     near = jnp.abs(u) < (2.0**20 if kind == "float64" else 2.0**10)
     o = 2.0 * two_product(a, jnp.where(near, x, 0.0))[1]
     top, offset = _SNAKE_TOP[kind]
