@@ -18,9 +18,12 @@ from actfn._core import (
     Param,
     dtype_kind,
     elementwise,
+    exp,
+    exp_parts,
     expm1,
     log1p,
     narrow_input,
+    opaque,
     split_constant,
     times_gate,
     two_product,
@@ -96,7 +99,7 @@ def logistic_parts(z) -> Logistic:
     k, top = _LOGISTIC_FAR[dtype_kind(z)]
     w = -z
     far = w > k
-    e = jnp.exp(jnp.clip(w, -top, top) - jnp.where(far, k, 0.0))
+    e = exp(jnp.clip(w, -top, top) - jnp.where(far, k, 0.0))  # (float64: see _core.exp)
     c = jnp.where(far, math.exp(-k), 1.0)
     d = c + e  # where far, c is below e's rounding
     # (e / d is 1 where far; written as a select, XLA's CPU backend keeps mish's backward
@@ -225,6 +228,30 @@ def _expm1_series(y, terms: int):
     return y * _horner(tuple(1.0 / math.factorial(n) for n in range(1, terms + 1)), y)
 
 
+def _sigmoid_forward(x):
+    """XLA's logistic, but in float64 from exp(-|x|) as hi + lo (XLA's exp is 1.3 ulp off, and
+    1 + E and the division add theirs: 2.0 ulp, as jax.nn; here 0.6).
+
+    With E = exp(-|x|) <= 1, D = 1 + E exactly as D + D_lo (Fast2Sum, the 1 opaque to XLA's
+    constant folding), sigmoid(|x|) = 1 / (D + D_lo) and sigmoid(-|x|) = E / (D + D_lo), each
+    a division and a first-order correction.  Beyond |x| = 708, E leaves the normal range:
+    XLA's logistic (1, or a result below the normal range).
+    """
+    if dtype_kind(x) != "float64":
+        return jax.nn.sigmoid(x)
+    a = jnp.minimum(jnp.abs(x), 708.0)
+    e, e_lo = exp_parts(-a)
+    unit = opaque(1.0, x.dtype)
+    d = unit + e
+    d_lo = (e - (d - unit)) + e_lo
+    big = 1.0 / d
+    big = big - big * (d_lo * big)
+    q = e / d
+    small = q + q * (e_lo / e - d_lo / d)
+    y = jnp.where(x >= 0.0, big, small)
+    return jnp.where(jnp.abs(x) > 708.0, jax.nn.sigmoid(x), y)
+
+
 # ---------------------------------------------------------------------------------------------
 sigmoid = elementwise(
     name="sigmoid",
@@ -232,7 +259,7 @@ sigmoid = elementwise(
     formula="1 / (1 + exp(-x))",
     derivative="f(x) * (1 - f(x))",
     output_range=(0.0, 1.0),
-    forward=jax.nn.sigmoid,
+    forward=_sigmoid_forward,
     # Keeps y: f' = y (1 - y).  Derivatives from y are limited in the right tail, where y
     # rounds to 1 (x > 17 in float32).
     partials=lambda y: (y * (1.0 - y),),
@@ -298,7 +325,7 @@ def accurate_tanh(x):
     near = xs - (xs * x2) * _horner(_TANH_NEAR[kind], x2)
     # Beyond a = 20, tanh is 1 in float32 and float64 alike: the clip keeps exp finite, and so
     # the derivative of this expression (tanh_shrink's second derivative) is 0, not inf / inf.
-    far = 1.0 - 2.0 / (1.0 + jnp.exp(2.0 * _upto_20(a)))
+    far = 1.0 - 2.0 / (1.0 + exp(2.0 * _upto_20(a)))
     # (Selects, not sign(x) * far: float32 forward 2.0 -> 1.8 of XLA's tanh time on CPU, with
     # the shorter P.)
     return jnp.where(small, near, jnp.where(x < 0.0, -far, far))
@@ -342,9 +369,7 @@ softplus = elementwise(
     output_range=(0.0, math.inf),
     # max(z, 0) + log1p(exp(-|z|)), z = beta x, never overflows (our log1p: 2.8 -> 2.2 ulp in
     # float32 on a dense grid, and the forward pass is faster than with XLA's log1p).
-    forward=lambda x, beta: (
-        (jnp.maximum(beta * x, 0.0) + log1p(jnp.exp(-jnp.abs(beta * x)))) / beta
-    ),
+    forward=lambda x, beta: (jnp.maximum(beta * x, 0.0) + log1p(exp(-jnp.abs(beta * x)))) / beta,
     partials=_softplus_partials,
     reference=lambda x, beta: jnp.log1p(jnp.exp(beta * x)) / beta,
     saves="y",
@@ -387,8 +412,9 @@ soft_sign = elementwise(
 def _exponential(x):
     # XLA's float32 exp loses accuracy next to overflow (5 ulp at 88.7, against 0.9 below 88):
     # there exp(x) = exp(x - 3) e^3, with x - 3 exact and e^3 within 0.014 eps in float32.
+    # float64 takes _core.exp (XLA's: 1.45 ulp).
     if x.dtype != jnp.float32:
-        return jnp.exp(x)
+        return exp(x)
     high = x > 88.0
     return jnp.exp(jnp.where(high, x - 3.0, x)) * jnp.where(high, math.exp(3.0), 1.0)
 
@@ -512,7 +538,7 @@ def _log_sigmoid_forward(x):
     # log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): never overflows.  Written
     # out rather than with logaddexp, XLA keeps only y for the backward pass (4 MiB, not 32, in
     # the README's MLP training step).
-    return jnp.minimum(x, 0.0) - log1p(jnp.exp(-jnp.abs(x)))
+    return jnp.minimum(x, 0.0) - log1p(exp(-jnp.abs(x)))
 
 
 log_sigmoid = elementwise(
@@ -540,7 +566,18 @@ _LOG_2 = math.log(2.0)
 def _log1mexp_forward(x):
     # Maechler's switch: log(-expm1(-x)) near 0, log1p(-exp(-x)) beyond log 2; each branch is
     # finite wherever the other is taken.
-    return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), log1p(-jnp.exp(-x)))
+    u = -jnp.exp(-x)
+    far = log1p(u)
+    if dtype_kind(x) == "float64":
+        # exp(-x) as hi + lo (XLA's float64 exp is 1.3 ulp off, which log1p(u) amplifies by
+        # |u / ((1 + u) log1p(u))|, 1.3 at x = 1: 2.5 -> 1.x ulp); log1p(u_hi + u_lo) is
+        # log1p(u_hi) + u_lo / (1 + u_hi).  Beyond x = 708 exp(-x) leaves the normal range, and
+        # XLA's u is what is left.
+        e, e_lo = exp_parts(-jnp.minimum(x, 708.0))
+        near = x <= 708.0
+        u_hi = jnp.where(near, -e, u)
+        far = log1p(u_hi) + jnp.where(near, -e_lo, 0.0) / (1.0 + u_hi)
+    return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), far)
 
 
 log1mexp = elementwise(
@@ -594,7 +631,7 @@ def _tanh_shrink_forward(x):
     # exact up to 2, and the small positive remainder has no cancellation (x - tanh(x) itself
     # would amplify tanh's rounding fourfold near |x| = 1).  Beyond |x| = 20 the remainder is
     # below half an ulp of |x| - 1 in float64; the clip keeps exp finite.
-    beyond = (a - 1.0) + 2.0 / (1.0 + jnp.exp(2.0 * jnp.where(small, 1.0, _upto_20(a))))
+    beyond = (a - 1.0) + 2.0 / (1.0 + exp(2.0 * jnp.where(small, 1.0, _upto_20(a))))
     return jnp.where(small, series, jnp.sign(x) * beyond)
 
 
@@ -1053,7 +1090,7 @@ def _gelu_tanh_exp(z, z_lo, kind):
     a = jnp.abs(z)
     far = a > far_at
     exponent = a - jnp.where(far, shift, 0.0)
-    e0 = jnp.exp(jnp.where(exponent > top, top, exponent))
+    e0 = exp(jnp.where(exponent > top, top, exponent))
     c = jnp.where(far, math.exp(-shift), 1.0)
     # E = e0 (1 + d): q = 1 + E is summed as (1 + e0) + e0 d, one rounding fewer than
     # 1 + e0 (1 + d) (float32 2.5 -> 2.1 ulp, float64 3 -> 2 in the left tail).
@@ -1241,7 +1278,7 @@ def _mish_forward(x):
     k, top = _LOGISTIC_FAR[dtype_kind(x)]
     xn = jnp.maximum(x, -top)  # beyond, y is below the normal range; also keeps xE finite
     far = xn < -k
-    e = jnp.exp(jnp.where(far, xn + k, -jnp.abs(x)))
+    e = exp(jnp.where(far, xn + k, -jnp.abs(x)))
     e_near = jnp.where(far, 0.0, e)
     p = 1.0 + e_near
     positive = x - x * ((2.0 * e_near * e_near) / (1.0 + 2.0 * e_near * p))
