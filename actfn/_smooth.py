@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from actfn._core import (
+    EXP_PARTS_RANGE,
     Kink,
     Param,
     dtype_kind,
@@ -234,12 +235,13 @@ def _sigmoid_forward(x):
 
     With E = exp(-|x|) <= 1, D = 1 + E exactly as D + D_lo (Fast2Sum, the 1 opaque to XLA's
     constant folding), sigmoid(|x|) = 1 / (D + D_lo) and sigmoid(-|x|) = E / (D + D_lo), each
-    a division and a first-order correction.  Beyond |x| = 708, E leaves the normal range:
+    a division and a first-order correction.  Beyond |x| = 708.39, E leaves the normal range:
     XLA's logistic (1, or a result below the normal range).
     """
     if dtype_kind(x) != "float64":
         return jax.nn.sigmoid(x)
-    a = jnp.minimum(jnp.abs(x), 708.0)
+    top = -EXP_PARTS_RANGE[0]
+    a = jnp.minimum(jnp.abs(x), top)
     e, e_lo = exp_parts(-a)
     unit = opaque(1.0, x.dtype)
     d = unit + e
@@ -249,7 +251,7 @@ def _sigmoid_forward(x):
     q = e / d
     small = q + q * (e_lo / e - d_lo / d)
     y = jnp.where(x >= 0.0, big, small)
-    return jnp.where(jnp.abs(x) > 708.0, jax.nn.sigmoid(x), y)
+    return jnp.where(jnp.abs(x) > top, jax.nn.sigmoid(x), y)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,12 +571,13 @@ def _log1mexp_forward(x):
     u = -jnp.exp(-x)
     far = log1p(u)
     if dtype_kind(x) == "float64":
-        # exp(-x) as hi + lo (XLA's float64 exp is 1.3 ulp off, which log1p(u) amplifies by
+        # exp(-x) as hi + lo (XLA's float64 exp is 1.45 ulp off, which log1p(u) amplifies by
         # |u / ((1 + u) log1p(u))|, 1.3 at x = 1: 2.5 -> 1.x ulp); log1p(u_hi + u_lo) is
-        # log1p(u_hi) + u_lo / (1 + u_hi).  Beyond x = 708 exp(-x) leaves the normal range, and
+        # log1p(u_hi) + u_lo / (1 + u_hi).  Beyond x = 708.39 exp(-x) leaves the normal range, and
         # XLA's u is what is left.
-        e, e_lo = exp_parts(-jnp.minimum(x, 708.0))
-        near = x <= 708.0
+        top = -EXP_PARTS_RANGE[0]
+        e, e_lo = exp_parts(-jnp.minimum(x, top))
+        near = x <= top
         u_hi = jnp.where(near, -e, u)
         far = log1p(u_hi) + jnp.where(near, -e_lo, 0.0) / (1.0 + u_hi)
     return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), far)
