@@ -347,15 +347,15 @@ def _selu_forward(x):
 
 def _selu_partials(y):
     # Keeps y: f'(x) = y + scale * alpha below 0, the constant as hi + lo as in the forward
-    # pass (y + hi is exact where it cancels).  lo is added as a select: XLA folds the constants
-    # of (y + hi) + lo into one, which is hi.
+    # pass (y + hi is exact where it cancels).  lo is added through a select: XLA folds the
+    # constants of (y + hi) + lo into one, which is hi.  Where y has reached its limit -hi,
+    # f' is 0 (e^x scale alpha is below y's rounding there), as jax.nn's at x = -1000.
     hi, lo = _SELU_PRODUCT[dtype_kind(y)]
-    negative = y < 0
+    rest = y + hi
+    negative = (y < 0) & (rest != 0)
     return (
         jnp.where(
-            y > 0,
-            SELU_SCALE,
-            jnp.where(negative, (y + hi) + jnp.where(negative, lo, 0.0), SELU_SCALE),
+            y > 0, SELU_SCALE, jnp.where(y < 0, rest, SELU_SCALE) + jnp.where(negative, lo, 0.0)
         ),
     )
 
