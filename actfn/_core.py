@@ -285,7 +285,7 @@ def exp_parts(x):
     # r + r_lo = (x - k ln2_hi) - k ln2_lo with r_lo below half an ulp of r (k ln2_lo itself
     # reaches 2^-34: its products with r would not be negligible).
     r, r_lo = two_sum(x - k * _LN2_HI, -(k * _LN2_LO))
-    tail = r_lo + (r * r * _horner(_EXP_SERIES, r) + r * r_lo)
+    tail = r_lo + (r * r * horner(_EXP_SERIES, r) + r * r_lo)
     unit = opaque(1.0, x.dtype)
     one = unit + r
     one_lo = r - (one - unit)
@@ -307,7 +307,7 @@ def exp(x):
     return jnp.where(inside, exp_parts(jnp.where(inside, x, 0.0))[0], jnp.exp(x))
 
 
-def _horner(coefficients, t):
+def horner(coefficients, t):
     """The polynomial with `coefficients` (ascending powers) at t, by Horner's rule."""
     acc = coefficients[-1]
     for c in reversed(coefficients[:-1]):

@@ -22,6 +22,7 @@ from actfn._core import (
     exp,
     exp_parts,
     expm1,
+    horner,
     log1p,
     narrow_input,
     opaque,
@@ -203,7 +204,7 @@ def near_root(name, x, general):
     # so d P(d) is d_hi P - lo P, with P taken at d_hi (lo is below half an ulp of x: P moves
     # by a fraction of its own ulp).
     d_hi = x - hi
-    p = _horner(p64 if kind == "float64" else p32, d_hi)
+    p = horner(p64 if kind == "float64" else p32, d_hi)
     return jnp.where(jnp.abs(d_hi) < _ROOT_RADIUS, d_hi * p - lo * p, general)
 
 
@@ -217,16 +218,9 @@ def economized(series, upto: float, terms: int) -> tuple[float, ...]:
     return tuple(float(c) for c in power.coef)
 
 
-def _horner(coefficients, t):
-    acc = coefficients[-1]
-    for c in reversed(coefficients[:-1]):
-        acc = acc * t + c
-    return acc
-
-
 def _expm1_series(y, terms: int):
     """exp(y) - 1 for a small y (the tables' corrections), its Taylor series to y^terms."""
-    return y * _horner(tuple(1.0 / math.factorial(n) for n in range(1, terms + 1)), y)
+    return y * horner(tuple(1.0 / math.factorial(n) for n in range(1, terms + 1)), y)
 
 
 def _sigmoid_forward(x):
@@ -324,7 +318,7 @@ def accurate_tanh(x):
     small = a < _TANH_SWITCH[kind]
     xs = jnp.where(small, x, 0.0)  # x^2 stays finite in the untaken branch (grad of grad)
     x2 = xs * xs
-    near = xs - (xs * x2) * _horner(_TANH_NEAR[kind], x2)
+    near = xs - (xs * x2) * horner(_TANH_NEAR[kind], x2)
     # Beyond a = 20, tanh is 1 in float32 and float64 alike: the clip keeps exp finite, and so
     # the derivative of this expression (tanh_shrink's second derivative) is 0, not inf / inf.
     far = 1.0 - 2.0 / (1.0 + exp(2.0 * _upto_20(a)))
@@ -865,7 +859,7 @@ def gaussian_tail(x):
     far = t > _FAR[kind]
     e = jnp.exp(jnp.where(far, 16.0, 0.0) - 0.5 * (g * g))
     c = jnp.where(far, math.exp(-16.0), 1.0)
-    r = _INV_SQRT_2PI / (t + _horner(p, t) / _horner(q_fit, t))
+    r = _INV_SQRT_2PI / (t + horner(p, t) / horner(q_fit, t))
     # x clipped to where the tail is 0 anyway keeps -inf * 0 out of the products.
     return jnp.clip(x, -top, top), e, q, r + r * q, c
 
@@ -889,7 +883,7 @@ _CENTRE_SERIES = {
 
 def _centre_cdf(x):
     xs = jnp.where(jnp.abs(x) < _CENTRE, x, 0.0)  # the polynomial only sees the centre
-    return 0.5 + xs * _horner(_CENTRE_SERIES[dtype_kind(x)], xs * xs)
+    return 0.5 + xs * horner(_CENTRE_SERIES[dtype_kind(x)], xs * xs)
 
 
 # gelu's value takes Phi(-t) from a table on the grid g = k / 128 and the hazard
@@ -1292,7 +1286,7 @@ def _mish_forward(x):
     negative = b - (b * ((e_near * p) / (2.0 + e_near * (2.0 + e_near))) - b_lo)
     y = jnp.where(x >= 0.0, positive, negative * jnp.where(far, math.exp(-k), 1.0))
     if dtype_kind(x) == "float32" and not narrow_input():
-        y = jnp.where((x > -0.8) & (x < 0.0), x * _horner(_MISH_CENTRE, x + 0.375), y)
+        y = jnp.where((x > -0.8) & (x < 0.0), x * horner(_MISH_CENTRE, x + 0.375), y)
     # Near 0, x g would leave the normal range before x does: there y = x tanh(log 2) = 0.6 x
     # (the next term, 0.32 x^2, is below the rounding).  The limit at +inf is inf (x - x g is
     # inf - inf * 0 there).
