@@ -132,10 +132,9 @@ def expm1(x):
     beyond = jnp.exp(x) - 1.0
     if x.dtype == jnp.float64:
         # exp(x) as hi + lo, and hi - 1 as a sum and its error (Knuth): one rounding in all.
-        inside = (x >= EXP_PARTS_RANGE[0]) & (x <= EXP_PARTS_RANGE[1])
-        hi, lo = exp_parts(jnp.where(inside, x, 0.0))
+        hi, lo = exp_parts(x)
         s, error = two_sum(hi, -1.0)
-        beyond = jnp.where(inside, s + (error + lo), beyond)
+        beyond = s + (error + lo)
     return jnp.where(small, series, beyond)
 
 
@@ -268,43 +267,38 @@ def opaque(value: float, dtype) -> jax.Array:
     return jax.lax.optimization_barrier(jnp.asarray(value, dtype))
 
 
-# Where exp_parts' 2^k (k = x / ln 2 rounded) is a normal float64.
+# Where the reduction's 2^k (k = x / ln 2 rounded) is a normal float64.
 EXP_PARTS_RANGE = (-708.39, 709.43)
 
 
 def exp_parts(x):
-    """exp(x) as hi + lo (float64, x in EXP_PARTS_RANGE), together within 0.15 ulp of exp(x).
+    """exp(x) as hi + lo (float64), together within 0.15 ulp of exp(x) in EXP_PARTS_RANGE;
+    beyond it, where the result is below the normal range or next to overflow, XLA's exp and 0.
 
-    XLA's float64 exp is up to 1.33 ulp off, and whatever follows it adds its own roundings:
+    XLA's float64 exp is up to 1.45 ulp off, and whatever follows it adds its own roundings:
     log1mexp 2.5 ulp and sigmoid 2 near x = 1 and in the left tail.  Here x = k ln 2 + r with
     r = (x - k ln2_hi) - k ln2_lo as hi + lo (the first difference exact); exp(r) = (1 + r) +
     (r_lo + r^2 P(r) + r r_lo), whose small second part carries the series' roundings damped,
-    and 1 + r is exact as a sum and its error (Fast2Sum).  2^k is exact.
+    and 1 + r is exact as a sum and its error.  2^k is exact.
     """
-    k = jnp.round(x * (1.0 / math.log(2.0)))
+    low, high = EXP_PARTS_RANGE
+    inside = (x >= low) & (x <= high)
+    xs = jnp.where(inside, x, 0.0)
+    k = jnp.round(xs * (1.0 / math.log(2.0)))
     # r + r_lo = (x - k ln2_hi) - k ln2_lo with r_lo below half an ulp of r (k ln2_lo itself
     # reaches 2^-34: its products with r would not be negligible).
-    r, r_lo = two_sum(x - k * _LN2_HI, -(k * _LN2_LO))
+    r, r_lo = two_sum(xs - k * _LN2_HI, -(k * _LN2_LO))
     tail = r_lo + (r * r * horner(_EXP_SERIES, r) + r * r_lo)
-    unit = opaque(1.0, x.dtype)
-    one = unit + r
-    one_lo = r - (one - unit)
+    one, one_lo = two_sum(1.0, r)
+    hi, lo = two_sum(one, one_lo + tail)
     scale = jax.lax.bitcast_convert_type((k.astype(jnp.int64) + 1023) << 52, jnp.float64)
-    hi = one + (one_lo + tail)
-    lo = (one_lo + tail) - (hi - one)
-    return hi * scale, lo * scale
+    return jnp.where(inside, hi * scale, jnp.exp(x)), jnp.where(inside, lo * scale, 0.0)
 
 
 def exp(x):
     """exp(x): XLA's in float32 (within 0.92 ulp), and in float64 `exp_parts`' hi, within 0.61
-    ulp where XLA's is 1.45 off (and 1 next to the smallest normal), wherever 2^k is normal
-    (`EXP_PARTS_RANGE`; beyond, where the result is below the normal range or next to
-    overflow, XLA's)."""
-    if x.dtype != jnp.float64:
-        return jnp.exp(x)
-    low, high = EXP_PARTS_RANGE
-    inside = (x >= low) & (x <= high)
-    return jnp.where(inside, exp_parts(jnp.where(inside, x, 0.0))[0], jnp.exp(x))
+    ulp where XLA's is 1.45 off (and 1 next to the smallest normal)."""
+    return exp_parts(x)[0] if x.dtype == jnp.float64 else jnp.exp(x)
 
 
 def horner(coefficients, t):

@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from actfn._core import (
-    EXP_PARTS_RANGE,
     Kink,
     Param,
     dtype_kind,
@@ -25,7 +24,6 @@ from actfn._core import (
     horner,
     log1p,
     narrow_input,
-    opaque,
     split_constant,
     times_gate,
     two_product,
@@ -224,28 +222,22 @@ def _expm1_series(y, terms: int):
 
 
 def _sigmoid_forward(x):
-    """XLA's logistic, but in float64 from exp(-|x|) as hi + lo (XLA's exp is 1.3 ulp off, and
-    1 + E and the division add theirs: 2.0 ulp, as jax.nn; here 0.6).
+    """XLA's logistic, but in float64 from exp(-|x|) as hi + lo (XLA's exp is 1.45 ulp off, and
+    1 + E and the division add theirs: 2.0 ulp, as jax.nn; here 1.0).
 
-    With E = exp(-|x|) <= 1, D = 1 + E exactly as D + D_lo (Fast2Sum, the 1 opaque to XLA's
-    constant folding), sigmoid(|x|) = 1 / (D + D_lo) and sigmoid(-|x|) = E / (D + D_lo), each
-    a division and a first-order correction.  Beyond |x| = 708.39, E leaves the normal range:
-    XLA's logistic (1, or a result below the normal range).
+    With E = exp(-|x|) <= 1 and D = 1 + E, each exactly as a sum and its error,
+    sigmoid(|x|) = 1 / D and sigmoid(-|x|) = E / D are a division and a first-order correction.
     """
     if dtype_kind(x) != "float64":
         return jax.nn.sigmoid(x)
-    top = -EXP_PARTS_RANGE[0]
-    a = jnp.minimum(jnp.abs(x), top)
-    e, e_lo = exp_parts(-a)
-    unit = opaque(1.0, x.dtype)
-    d = unit + e
-    d_lo = (e - (d - unit)) + e_lo
+    e, e_lo = exp_parts(-jnp.abs(x))
+    d, d_lo = two_sum(1.0, e)
+    d_lo = d_lo + e_lo
     big = 1.0 / d
     big = big - big * (d_lo * big)
     q = e / d
-    small = q + q * (e_lo / e - d_lo / d)
-    y = jnp.where(x >= 0.0, big, small)
-    return jnp.where(jnp.abs(x) > top, jax.nn.sigmoid(x), y)
+    small = q + (e_lo - q * d_lo) / d
+    return jnp.where(x >= 0.0, big, small)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,18 +554,14 @@ _LOG_2 = math.log(2.0)
 def _log1mexp_forward(x):
     # Maechler's switch: log(-expm1(-x)) near 0, log1p(-exp(-x)) beyond log 2; each branch is
     # finite wherever the other is taken.
-    u = -jnp.exp(-x)
-    far = log1p(u)
     if dtype_kind(x) == "float64":
         # exp(-x) as hi + lo (XLA's float64 exp is 1.45 ulp off, which log1p(u) amplifies by
-        # |u / ((1 + u) log1p(u))|, 1.3 at x = 1: 2.5 -> 1.x ulp); log1p(u_hi + u_lo) is
-        # log1p(u_hi) + u_lo / (1 + u_hi).  Beyond x = 708.39 exp(-x) leaves the normal range, and
-        # XLA's u is what is left.
-        top = -EXP_PARTS_RANGE[0]
-        e, e_lo = exp_parts(-jnp.minimum(x, top))
-        near = x <= top
-        u_hi = jnp.where(near, -e, u)
-        far = log1p(u_hi) + jnp.where(near, -e_lo, 0.0) / (1.0 + u_hi)
+        # |u / ((1 + u) log1p(u))|, 1.3 at x = 1: 2.5 -> 1.2 ulp); log1p(u_hi + u_lo) is
+        # log1p(u_hi) + u_lo / (1 + u_hi).
+        e, e_lo = exp_parts(-x)
+        far = log1p(-e) - e_lo / (1.0 - e)
+    else:
+        far = log1p(-jnp.exp(-x))
     return jnp.where(x < _LOG_2, jnp.log(-expm1(-x)), far)
 
 
@@ -930,8 +918,10 @@ def _load_gaussian_tail_table() -> _TailTable:
     return _TailTable(hi, lo, hazard, 38.0, 2.0**128, 6, 13)
 
 
-_GAUSSIAN_TAIL_TABLE = {"float32": _build_gaussian_tail_table()}
-_GAUSSIAN_TAIL_TABLE["float64"] = _load_gaussian_tail_table()
+_GAUSSIAN_TAIL_TABLE = {
+    "float32": _build_gaussian_tail_table(),
+    "float64": _load_gaussian_tail_table(),
+}
 
 
 def _table_grid(x, top: float, size: int):

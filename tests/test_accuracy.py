@@ -482,7 +482,7 @@ def test_sums_with_a_constant_stay_exact_under_xla():
 
 def test_float64_exp_as_hi_plus_lo_against_the_oracle():
     # exp_parts: hi + lo within 0.15 ulp of exp(x) where both are normal, hi alone within
-    # 0.62 (XLA's exp: 1.45); `exp` is hi inside |x| <= 708 and XLA's beyond.
+    # 0.62 (XLA's exp: 1.45); beyond EXP_PARTS_RANGE, XLA's exp and 0.
     mp = _accuracy._mp()
     x = np.concatenate([np.linspace(-650.0, 708.0, 1501), np.linspace(-2.0, 2.0, 501)])
     with jax.enable_x64(True):
