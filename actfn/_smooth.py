@@ -595,9 +595,12 @@ def _tanh_shrink_forward(x):
     # x - tanh(x) cancels for small |x| (x^3/3 is all that is left): the Taylor series there,
     # as (x^3 + x^3 x^2 P(x^2)) / 3 so that 1/3 is not a rounded coefficient (a division by 3
     # rounds once; the float32 1/3 is half an ulp off before any arithmetic).
-    # x^3 is carried as hi + lo (Dekker's exact products), so that only the sum and the
-    # division round.  A tiny x is scaled up by 2^b first (b: the significand's bits), or the
-    # partial products of the lo parts would be subnormal, flushed, and lo wrong.
+    # x^3 is carried as hi + lo (Dekker's exact products), and the sum and the division by 3
+    # are compensated (the sum as hi + lo, 3 q exact and the remainder divided in): next to
+    # |x| = 1 the series' tail is 0.3 of x^3, and with the sum and the division each rounded
+    # it was 2.15 ulp (float32) and 2.3 (float64) on dense grids, now 1.4 and 1.6.  A tiny x
+    # is scaled up by 2^b first (b: the significand's bits), or the partial products of the lo
+    # parts would be subnormal, flushed, and lo wrong.
     a = jnp.abs(x)
     small = a < _TANH_SHRINK_SWITCH
     xs = jnp.where(small, x, 0.0)
@@ -610,7 +613,11 @@ def _tanh_shrink_forward(x):
     tail = jnp.zeros_like(x)
     for c in reversed(_TANH_SHRINK_SERIES[1 : 44 if x.dtype == jnp.float64 else 20]):
         tail = tail * xs2 + 3.0 * c
-    series = (x3 + ((x3_lo + xk * x2_lo) + x3 * (xs2 * tail))) / 3.0
+    s, s_lo = two_sum(x3, x3 * (xs2 * tail))
+    s_lo = s_lo + (x3_lo + xk * x2_lo)
+    q = s / 3.0
+    p, p_lo = two_sum(2.0 * q, q)  # 3 q exactly
+    series = q + (((s - p) - p_lo) + s_lo) / 3.0
     series = jnp.where(tiny, series * 2.0 ** (-3 * bits), series)
     # Beyond, x - tanh(x) = (|x| - 1) + 2 / (1 + exp(2|x|)) with the sign of x: |x| - 1 is
     # exact up to 2, and the small positive remainder has no cancellation (x - tanh(x) itself
