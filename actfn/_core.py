@@ -192,6 +192,17 @@ def two_product(a, b, a_halves=None):
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
+def rounded(p):
+    """The product p as rounded, for a compensated sum to take as an operand.
+
+    XLA's CPU compiler contracts a product and the sum it feeds into one FMA, and may do so for
+    one use of the sum and not another: two_sum(c3 x^2, c1) then returned a hi from the exact
+    product and a lo for the rounded one (gelu's tanh form, float64: 17 ulp).  A select on
+    p != p (NaN stays NaN) stands between the product and the sum.
+    """
+    return jnp.where(p != p, jnp.nan, p)
+
+
 def two_sum(a, b):
     """a + b as s + e with s the rounded sum and e its rounding error, exactly (Knuth).
 

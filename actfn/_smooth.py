@@ -24,6 +24,7 @@ from actfn._core import (
     horner,
     log1p,
     narrow_input,
+    rounded,
     split_constant,
     times_gate,
     two_product,
@@ -613,7 +614,7 @@ def _tanh_shrink_forward(x):
     tail = jnp.zeros_like(x)
     for c in reversed(_TANH_SHRINK_SERIES[1 : 44 if x.dtype == jnp.float64 else 20]):
         tail = tail * xs2 + 3.0 * c
-    s, s_lo = two_sum(x3, x3 * (xs2 * tail))
+    s, s_lo = two_sum(x3, rounded(x3 * (xs2 * tail)))
     s_lo = s_lo + (x3_lo + xk * x2_lo)
     q = s / 3.0
     p, p_lo = two_sum(2.0 * q, q)  # 3 q exactly
@@ -1046,7 +1047,8 @@ _GELU_TANH_FAR = {"float32": (80.0, 41.0, 85.0), "float64": (700.0, 86.0, 700.0)
 
 
 def _gelu_tanh_gates(x):
-    """1 + exp(|z|), z = C1 x + C3 x^3, with z carried as hi + lo; a scale c; z >= 0; x clipped.
+    """1 + exp(|z|) as q + q_lo (q_lo None but in float64), z = C1 x + C3 x^3 with z carried as
+    hi + lo; a scale c; z >= 0; x clipped.
 
     (float64, and plain z for a 16-bit input; float32 takes the table above.)
 
@@ -1066,7 +1068,7 @@ def _gelu_tanh_gates(x):
         return _gelu_tanh_exp(c1 * xc + c3 * (xc * (xc * xc)), 0.0, kind) + (xc,)
     x2, x2_lo = two_product(xc, xc)
     p, p_lo = two_product(c3, x2, c3_halves)
-    w, w_lo = two_sum(p, c1)
+    w, w_lo = two_sum(rounded(p), c1)
     w_lo = w_lo + (c1_lo + (p_lo + (c3 * x2_lo + c3_lo * x2)))
     z, z_lo = two_product(xc, w)
     z_lo = z_lo + xc * w_lo
@@ -1084,12 +1086,19 @@ def _gelu_tanh_exp(z, z_lo, kind):
     a = jnp.abs(z)
     far = a > far_at
     exponent = a - jnp.where(far, shift, 0.0)
-    e0 = exp(jnp.where(exponent > top, top, exponent))
+    exponent = jnp.where(exponent > top, top, exponent)
     c = jnp.where(far, math.exp(-shift), 1.0)
-    # E = e0 (1 + d): q = 1 + E is summed as (1 + e0) + e0 d, one rounding fewer than
-    # 1 + e0 (1 + d) (float32 2.5 -> 2.1 ulp, float64 3 -> 2 in the left tail).
     d = jnp.sign(z) * z_lo
-    return (1.0 + e0) + e0 * d, c, z >= 0.0
+    if kind != "float64":
+        # E = e0 (1 + d): q = 1 + E is summed as (1 + e0) + e0 d, one rounding fewer than
+        # 1 + e0 (1 + d) (float32 2.5 -> 2.1 ulp).
+        e0 = exp(exponent)
+        return (1.0 + e0) + e0 * d, None, c, z >= 0.0
+    # float64: q + q_lo = 1 + E, from exp as hi + lo and an exact sum, for the caller to
+    # divide by to first order (each of them rounded: 2.25 ulp in the left tail).
+    e0, e0_lo = exp_parts(exponent)
+    q, q_lo = two_sum(1.0, e0)
+    return q, q_lo + (e0_lo + e0 * d), c, z >= 0.0
 
 
 # float32 (not a 16-bit input): sigmoid(-|z|) from a table instead of the double-word z.  On
@@ -1152,8 +1161,18 @@ def _gelu_tanh_formula(x):
     # (z / 4 is below the rounding).  One division for both sides: beyond the clip, x / q and
     # xc / q are both below x's rounding, and xc keeps v finite, so that x = +inf gives inf
     # and x = -inf gives -0.
-    q, c, positive, xc = _gelu_tanh_gates(x)
-    v = (xc / q) * c
+    q, q_lo, c, positive, xc = _gelu_tanh_gates(x)
+    v = xc / q
+    if q_lo is not None:
+        # x / (q + q_lo) with the division's own remainder: x - v q exactly (Dekker; x - p
+        # is exact, p being within an ulp of x).  v may be near the smallest normal, so the
+        # product is taken as (v 2^64) (q 2^-64), whose halves stay normal, and the
+        # correction, 2^-52 of v, is added at the scale 2^64.
+        vs = v * _GELU_TANH_SCALE
+        p, p_lo = two_product(vs, q * (1.0 / _GELU_TANH_SCALE))
+        rest = ((xc - rounded(p)) - p_lo) - v * q_lo
+        v = (vs + (rest * _GELU_TANH_SCALE) / q) * (1.0 / _GELU_TANH_SCALE)
+    v = v * c
     y = jnp.where(positive, x - v, v)
     return jnp.where(jnp.abs(x) < 2.0**-60, 0.5 * x, y)
 
@@ -1178,8 +1197,11 @@ def _gelu_tanh_derivative_formula(x):
     # s + x s t z', z' = C1 + 3 C3 x^2, s = sigmoid(z), t = sigmoid(-z); small (and for x < 0
     # also s) carries the e^shift scale, removed last.  Beyond |x| = 1e4, s t is an exact 0;
     # clipping there keeps x^3 from being inf (0 * inf).
-    q, c, positive, _ = _gelu_tanh_gates(x)
+    q, q_lo, c, positive, _ = _gelu_tanh_gates(x)
     small = 1.0 / q
+    if q_lo is not None:
+        scaled = small * _GELU_TANH_SCALE  # (as above: the correction is 2^-52 of small)
+        small = (scaled - scaled * (q_lo * small)) * (1.0 / _GELU_TANH_SCALE)
     big = 1.0 - small * c
     xc = jnp.clip(x, -1e4, 1e4)
     slope = (2.0 * _TANH_GELU_C) * (1.0 + 3.0 * _TANH_GELU_K * jnp.square(xc))
