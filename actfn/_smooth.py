@@ -1285,13 +1285,32 @@ def _fit_mish_centre(degree: int = 8) -> tuple[float, ...]:
 _MISH_CENTRE = _fit_mish_centre()
 
 
+def _ln2_multiple(bits: int, dtype) -> tuple[float, float]:
+    """K = bits ln 2 rounded to dtype, and delta = bits ln 2 - K: exp(-K) = 2^-bits (1 + delta)
+    to within delta^2 (2^-36 in float32, 2^-88 in float64)."""
+    with localcontext() as context:
+        context.prec = 50
+        exact = bits * Decimal(2).ln()
+        k = float(np.asarray(float(exact), dtype))
+        return k, float(exact - Decimal(k))
+
+
+# mish below x = -K: x exp(x) = (x exp(x + K)) 2^-bits (1 + delta), with x + K exact (both are
+# multiples of x's ulp) and the power of 2 exact, so that the product and its correction round
+# once (e^-k as a rounded scale, multiplied in last, rounded twice more: 2.0 ulp near x = -91).
+_MISH_FAR = {
+    kind: (bits, *_ln2_multiple(bits, kind)) for kind, bits in (("float32", 124), ("float64", 1007))
+}
+
+
 def _mish_forward(x):
     # With E = exp(-|x|), tanh(softplus(x)) is (1 + 2E) / (1 + 2E + 2E^2) for x >= 0 and
     # E (2 + E) / (2 + 2E + E^2) for x < 0.  Each is written 1 - g with a small g (below 0.4),
     # which damps g's roundings: y = x - x g, and for x < 0 y = xE - xE g with xE as hi + lo
-    # (Dekker).  float32 3.1 -> 1.9 ulp, float64 4 -> 2 on dense grids.  Below x = -k, E is
-    # scaled by e^k and the result by e^-k (see logistic_parts), and g is 0 there.
-    k, top = _LOGISTIC_FAR[dtype_kind(x)]
+    # (Dekker).  float32 3.1 -> 1.9 ulp, float64 4 -> 2 on dense grids.  Below x = -K, y is
+    # x exp(x) from exp(x + K) (see _MISH_FAR), and g is 0 there.
+    top = _LOGISTIC_FAR[dtype_kind(x)][1]
+    bits, k, delta = _MISH_FAR[dtype_kind(x)]
     xn = jnp.maximum(x, -top)  # beyond, y is below the normal range; also keeps xE finite
     far = xn < -k
     e = exp(jnp.where(far, xn + k, -jnp.abs(x)))
@@ -1299,11 +1318,13 @@ def _mish_forward(x):
     p = 1.0 + e_near
     positive = x - x * ((2.0 * e_near * e_near) / (1.0 + 2.0 * e_near * p))
     b, b_lo = two_product(xn, e)
-    # Below x = -20, g is below 1e-8 and b's rounding is all that is left of it; there b_lo
-    # would also leave the normal range (Dekker's error terms flushed to 0).
-    b_lo = jnp.where(x > -20.0, b_lo, 0.0)
+    # Between x = -K and -20, g is below 1e-8 and b's rounding is all that is left of it;
+    # there b_lo would also leave the normal range (Dekker's error terms flushed to 0).  Where
+    # far, b_lo carries b's rounding and delta the scale's (wherever y is normal, b is 2^bits
+    # times larger, and its error terms are normal too: float32 b > 0.26).
+    b_lo = jnp.where(far, b_lo + b * delta, jnp.where(x > -20.0, b_lo, 0.0))
     negative = b - (b * ((e_near * p) / (2.0 + e_near * (2.0 + e_near))) - b_lo)
-    y = jnp.where(x >= 0.0, positive, negative * jnp.where(far, math.exp(-k), 1.0))
+    y = jnp.where(x >= 0.0, positive, negative * jnp.where(far, 2.0**-bits, 1.0))
     if dtype_kind(x) == "float32" and not narrow_input():
         y = jnp.where((x > -0.8) & (x < 0.0), x * horner(_MISH_CENTRE, x + 0.375), y)
     # Near 0, x g would leave the normal range before x does: there y = x tanh(log 2) = 0.6 x
