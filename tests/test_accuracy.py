@@ -413,7 +413,7 @@ def test_sixteen_bit_inputs_take_the_cheaper_float32_path_and_stay_correctly_rou
     sixteen, thirty_two = (str(jax.make_jaxpr(fn)(v)) for v in (x[:4], np.float32(x[:4])))
     if name == "tanh":
         assert "= tanh " in sixteen and "= tanh " not in thirty_two
-    else:  # gelu's two forms: float32 takes a table of Phi(-g) or of exp(-z(g))
+    else:  # gelu's two forms: float32 takes a table of Phi(-g) or of sigmoid(-z(g))
         assert "gather[" not in sixteen and "gather[" in thirty_two
 
 
