@@ -1297,9 +1297,10 @@ def _ln2_multiple(bits: int, dtype) -> tuple[float, float]:
         return k, float(exact - Decimal(k))
 
 
-# mish below x = -K: x exp(x) = (x exp(x + K)) 2^-bits (1 + delta), with x + K exact (both are
-# multiples of x's ulp) and the power of 2 exact, so that the product and its correction round
-# once (e^-k as a rounded scale, multiplied in last, rounded twice more: 2.0 ulp near x = -91).
+# mish below x = -K: x exp(x) = (x exp(x + K)) 2^-bits (1 + delta), with x + K exact (x and K
+# are multiples of K's last place, and |x + K| stays within K's binade) and the power of 2
+# exact, so that the product and its correction round once after exp (before, e^-86 was a
+# rounded scale multiplied in last, two roundings more: 2.0 ulp near x = -91).
 _MISH_FAR = {
     kind: (bits, *_ln2_multiple(bits, kind)) for kind, bits in (("float32", 124), ("float64", 1007))
 }
