@@ -207,7 +207,9 @@ def two_sum(a, b):
     """a + b as s + e with s the rounded sum and e its rounding error, exactly (Knuth).
 
     A constant a would let XLA fold (c + b) - c into b and e into 0: a Python float a is made
-    opaque first.
+    opaque first.  An operand that is a product takes `rounded` at the call site (XLA's CPU
+    compiler may fuse it into the sum for s and not for e); the guard is not built in, as most
+    operands are sums or exact products, for which it would be a select for nothing.
     """
     if isinstance(a, float):
         a = opaque(a, jnp.result_type(b))
