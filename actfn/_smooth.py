@@ -24,7 +24,9 @@ from actfn._core import (
     horner,
     log1p,
     narrow_input,
+    opaque,
     rounded,
+    split,
     split_constant,
     times_gate,
     two_product,
@@ -166,7 +168,8 @@ _DERIVATIVE_ROOTS = {
          -5.583144132992703e-05, -1.7299034550719888e-05, 9.633692757657351e-07,
          2.912005878100319e-06, 9.859940194971414e-07),
     ),
-    # snake's df/da at a = 1 as a function of u = ax (even in u: taken at |u|).
+    # snake's df/da at a = 1 as a function of u = ax (even in u: taken at |u|), next to its
+    # first zero (the later ones: `_snake_h`).
     "snake_a": (
         Decimal("1.165561185207211306833917977958560669135"),
         (-1.6065110166377141, -2.378315447963195, 0.10485887601770744, 1.2522082040274993,
@@ -178,22 +181,12 @@ _DERIVATIVE_ROOTS = {
          3.9631288005961155e-05, 4.662613074086309e-06, -9.89352501429421e-07,
          -1.0587537254657591e-07),
     ),
-    "snake_a2": (
-        Decimal("4.604216777200576514595972472290479316828"),
-        (-8.993772866015135, -2.9533773369367693, 5.70963432214989, 1.6355820337045044,
-         -1.0846836805516105, -0.3048298710877002, 0.09784400861812792, 0.027437180666787363,
-         -0.005070452836622832),
-        (-8.993772866015135, -2.9533773714893297, 5.709634326162065, 1.635584914326205,
-         -1.0846840149961408, -0.30489476064202237, 0.09785153950090056, 0.027979395163764156,
-         -0.005133324414295979, -0.0015191370207342867, 0.00017565278905784686,
-         5.4382527060751e-05, -4.221373044581096e-06, -1.3633156191995014e-06,
-         7.441869126316431e-08),
-    ),
 }  # fmt: skip
 
 
-def near_root(name, x, general):
-    """`name`'s f'(x): `general` (an array), or d P(d) within _ROOT_RADIUS of its zero."""
+def near_root(name, x, general, x_lo=0.0):
+    """`name`'s f'(x): `general` (an array), or d P(d) within _ROOT_RADIUS of its zero (x_lo:
+    the rounding error of x, where x is itself a rounded product)."""
     if narrow_input():
         return general  # a bfloat16/float16 x is never close enough to the zero to tell
     kind = dtype_kind(x)
@@ -204,7 +197,11 @@ def near_root(name, x, general):
     # by a fraction of its own ulp).
     d_hi = x - hi
     p = horner(p64 if kind == "float64" else p32, d_hi)
-    return jnp.where(jnp.abs(d_hi) < _ROOT_RADIUS, d_hi * p - lo * p, general)
+    if isinstance(x_lo, float):
+        d_p = d_hi * p - lo * p
+    else:  # (d_hi + x_lo is exact where the two cancel, next to the zero)
+        d_p = ((d_hi + x_lo) - lo) * p
+    return jnp.where(jnp.abs(d_hi) < _ROOT_RADIUS, d_p, general)
 
 
 def economized(series, upto: float, terms: int) -> tuple[float, ...]:
@@ -223,14 +220,30 @@ def _expm1_series(y, terms: int):
 
 
 def _sigmoid_forward(x):
-    """XLA's logistic, but in float64 from exp(-|x|) as hi + lo (XLA's exp is 1.45 ulp off, and
-    1 + E and the division add theirs: 2.0 ulp, as jax.nn; here 1.0).
+    """XLA's logistic 1 / (1 + exp(-x)) with the rounding of 1 + exp(-x) corrected in float32,
+    and in float64 from exp(-|x|) as hi + lo (XLA's exp is 1.45 ulp off, and 1 + E and the
+    division add theirs: 2.0 ulp, as jax.nn; here 1.0).
 
-    With E = exp(-|x|) <= 1 and D = 1 + E, each exactly as a sum and its error,
+    float32: where exp(-x) passes 2^24 (x < -16.6), 1 + e rounds by a whole unit, half an ulp
+    of the result or more, on top of exp's 0.92 and the division's 0.5: jax.nn is 2.4 ulp off
+    there.  d = 1 + e misses 1 + e by r = 1 - (d - e), exactly for e >= 1 (Fast2Sum; for
+    x > 0 the result is within an ulp of 1 and r's own rounding is below its last place), and
+    1 / (1 + e) = y - y^2 r to first order, y = 1 / d: 1.9 ulp.  It costs about 13% of the
+    forward+backward time in cache.  float16 and bfloat16 round once to 8 or 11 bits and take
+    XLA's logistic.
+
+    float64: with E = exp(-|x|) <= 1 and D = 1 + E, each exactly as a sum and its error,
     sigmoid(|x|) = 1 / D and sigmoid(-|x|) = E / D are a division and a first-order correction.
     """
-    if dtype_kind(x) != "float64":
+    if narrow_input():
         return jax.nn.sigmoid(x)
+    if dtype_kind(x) == "float32":
+        e = jnp.exp(-x)
+        d = 1.0 + e
+        y = 1.0 / d
+        # (Below -88 e is inf and d - e NaN, but y^2 is 0 there already.)
+        r = jnp.where(x > -88.0, opaque(1.0, x.dtype) - (d - e), 0.0)
+        return y - (y * y) * r
     e, e_lo = exp_parts(-jnp.abs(x))
     d, d_lo = two_sum(1.0, e)
     d_lo = d_lo + e_lo
@@ -1430,6 +1443,146 @@ def _near_multiple_of_pi(bits: int, exponent: int) -> tuple[float, float]:
 _SNAKE_TOP = {"float32": _near_multiple_of_pi(24, 104), "float64": _near_multiple_of_pi(53, 971)}
 
 
+def _load_snake_roots() -> dict[str, tuple[np.ndarray, ...]]:
+    """The roots u_k of tan u = 2u, k = 1, 2, ... (tools/build_snake_roots_table.py) as words
+    of each dtype that sum to it: float64's hi + lo (106 bits), and three float32s (72 bits;
+    two would leave 2^-48 of u_k, which a product ax that is not a float can come closer to)."""
+    with resources.files("actfn").joinpath("_snake_roots.npy").open("rb") as f:
+        hi, lo = np.load(f)
+    first = hi.astype(np.float32)
+    rest = hi - first  # exact, as is rest - second below
+    second = (rest + lo).astype(np.float32)
+    third = ((rest - second) + lo).astype(np.float32)
+    return {"float64": (hi, lo), "float32": (first, second, third)}
+
+
+_SNAKE_ROOTS = _load_snake_roots()
+_SNAKE_FIRST_ROOT = float(_DERIVATIVE_ROOTS["snake_a"][0])
+# Below, the general formula (the first root, 1.1656, is fitted; no other is below 4.6).
+_SNAKE_ROOTS_FROM = 3.5
+
+
+def _pi_words(dtype) -> tuple[float, float, float]:
+    """pi as three floats of dtype, each the rounding of what the ones before leave (float32:
+    72 bits, float64: 159)."""
+    words, rest = [], _decimal_pi(100)
+    with localcontext() as context:
+        context.prec = 100
+        for _ in range(3):
+            words.append(float(np.asarray(float(rest), dtype)))
+            rest -= Decimal(words[-1])
+    return tuple(words)
+
+
+_PI_WORDS = {kind: _pi_words(kind) for kind in ("float32", "float64")}
+_PI_HALVES = {
+    kind: [tuple(float(h) for h in split(np.asarray(w, kind))) for w in words[:2]]
+    for kind, words in _PI_WORDS.items()
+}
+# Beyond the table, u_k = m - e with m = (k + 1/2) pi and e = w + 5/3 w^3 + 83/15 w^5 +
+# 2407/105 w^7 + ..., w = 1 / (2m) (cot e = 2(m - e), reversed as a series; w^9's term, about
+# 100 w^9, is below 2^-108 of e for k > 4096).  |u| - m is taken with pi as three words (72 bits
+# in float32, 159 in float64), to 2^-50 and 2^-108 of 1 up to LIMIT.  Beyond LIMIT (float32
+# 2^21, float64 2^50) the general formula is left: one binade there holds u / pi zeros and
+# u / ulp(u) floats, so a float is expected no closer to a zero than about pi ulp(u) / u, where
+# the general formula's error, about 1 / (|u| d) ulp at a distance d, is below 1 ulp.  (For an
+# a that is not a power of 2, ax's rounding is then large against the period's reduction.)
+_SNAKE_SERIES = (5.0 / 3.0, 83.0 / 15.0, 2407.0 / 105.0)
+_SNAKE_LIMIT = {"float32": 2.0**21, "float64": 2.0**50}
+
+
+# cos(t) and sin(t) / t as polynomials in t^2, to t^10 and t^16 (within 2^-56 for |t| <= 1/8
+# and |t| <= 1/2).
+_COS_SERIES = tuple((-1.0) ** n / math.factorial(2 * n) for n in range(6))
+_SIN_SERIES = tuple((-1.0) ** n / math.factorial(2 * n + 1) for n in range(9))
+
+
+def _minus_pi_times(magnitude, magnitude_lo, multiple):
+    """(magnitude + magnitude_lo) - multiple pi as hi + lo, with magnitude within pi / 2 of
+    multiple pi (a whole or half multiple below LIMIT: exact, as are its products with the
+    words of pi, by Dekker); also multiple pi's hi and the rest of it."""
+    kind = dtype_kind(magnitude)
+    pi1, pi2, pi3 = _PI_WORDS[kind]
+    halves1, halves2 = _PI_HALVES[kind]
+    p1, e1 = two_product(pi1, multiple, halves1)
+    p2, e2 = two_product(pi2, multiple, halves2)
+    p1, p2 = rounded(p1), rounded(p2)
+    # magnitude - p1 is exact (the two are within a factor of 2, or p1 is 0); the rest in
+    # decreasing size.
+    s1, l1 = two_sum(magnitude - p1, -p2)
+    s2, l2 = two_sum(s1, -e1)
+    v, l3 = two_sum(s2, magnitude_lo)
+    return v, (l1 + l2 + l3) - (e2 + multiple * pi3), p1, e1 + p2
+
+
+def _snake_root_offset(magnitude, magnitude_lo, k):
+    """d = |ax| - u_k as hi + lo for the root u_k = m - e of tan u = 2u, m = (k + 1/2) pi, k >
+    4096 (e < 4e-5); and e."""
+    v, v_lo, m, m_lo = _minus_pi_times(magnitude, magnitude_lo, k + 0.5)
+    # w = 1 / (2m): w0 = 1 / (2 m_hi) and its residual 1 - 2 m w0, the product 2 m_hi w0 exact.
+    w0 = 0.5 / m
+    q, q_lo = two_product(2.0 * m, w0)
+    residual = -((rounded(q) - 1.0) + q_lo) - (2.0 * m_lo) * w0
+    w2 = w0 * w0
+    e_lo = w0 * residual + (w0 * w2) * horner(_SNAKE_SERIES, w2)
+    # v + w0 is exact next to the root, where the two nearly cancel.
+    return (v + w0) + (v_lo + e_lo), w0
+
+
+def _sin_near_zeros(magnitude, magnitude_lo, general):
+    """sin(|ax|) with |ax| = magnitude + magnitude_lo, below LIMIT: next to a multiple j pi,
+    (-1)^j sin(r) with r = |ax| - j pi as hi + lo (ax's rounding would cost sin a relative
+    error of u_lo / sin, without bound); `general` elsewhere."""
+    j = jnp.round(magnitude * (1.0 / math.pi))
+    r, r_lo, _, _ = _minus_pi_times(magnitude, magnitude_lo, j)
+    r, r_lo = two_sum(r, r_lo)  # (r_lo may have ax's rounding in it, as large as r)
+    sin_r = r * horner(_SIN_SERIES, r * r) + r_lo
+    sign = 1.0 - 2.0 * (j - 2.0 * jnp.floor(0.5 * j))  # (-1)^j
+    near = (jnp.abs(r) < 0.5) & (magnitude < _SNAKE_LIMIT[dtype_kind(magnitude)])
+    return jnp.where(near, sign * sin_r, general)
+
+
+def _snake_h(magnitude, magnitude_lo, table=True):
+    """h(|u|) = 2|u| cos|u| - sin|u| from the nearest root u_k (k >= 1) of tan u = 2u, with no
+    cancellation next to it; and where that is taken: 3.5 <= |u| < LIMIT.  |u| + magnitude_lo
+    is |ax| exactly (Dekker).
+
+    With d = |u| - u_k exact to a few roundings (u_k as words, u = ax as hi + lo by Dekker),
+    and s, c = sin u_k, cos u_k, h = 2 d c cos d - sin d (2|u| s + c): the first term is below
+    1 / (2 u_k^2) of the second for |d| < pi / 2 + 0.11, and each term is d times factors each
+    rounded once.  u_k is tabled for k <= 4,096 (|u| < 12,869), with c = +-1 / sqrt(1 +
+    4 u_k^2) (2 u_k c = s, sign (-1)^k); beyond, u_k = m - e, m = (k + 1/2) pi, from the
+    series above, and c, s = (-1)^k (sin e, cos e).  Without the `table` (on TPU, whose
+    gathers are slow), only the series' part is taken.
+    """
+    kind = dtype_kind(magnitude)
+    words = _SNAKE_ROOTS[kind]
+    count = words[0].size
+    taken = (magnitude >= _SNAKE_ROOTS_FROM) & (magnitude < _SNAKE_LIMIT[kind])
+    k = jnp.maximum(jnp.round(jnp.where(taken, magnitude, 4.0) * (1.0 / math.pi) - 0.5), 1.0)
+    tabled = k <= count
+    sign = 1.0 - 2.0 * (k - 2.0 * jnp.floor(0.5 * k))  # (-1)^k
+    # From the table.
+    if table:
+        index = jnp.minimum(k, float(count)).astype(jnp.int32) - 1
+        root, *rest = (jnp.asarray(word)[index] for word in words)
+    else:
+        taken, tabled = taken & ~tabled, jnp.zeros_like(tabled)
+        root, rest = jnp.zeros_like(magnitude), []
+    # Each difference but the last is exact next to u_k, where they cancel.
+    d_table = (magnitude - root) + magnitude_lo
+    for word in rest:
+        d_table = d_table - word
+    c_table = sign * jax.lax.rsqrt(1.0 + 4.0 * (root * root))
+    # From the series: d = (|u| - m) + e, whose two leading parts cancel next to the root.
+    d_series, e = _snake_root_offset(jnp.where(tabled, 2.0**20, magnitude), magnitude_lo, k)
+    e2 = e * e
+    d = jnp.where(tabled, d_table, d_series)
+    c = jnp.where(tabled, c_table, sign * (e - e * e2 * (1.0 / 6.0)))
+    s = jnp.where(tabled, 2.0 * root * c_table, sign * (1.0 - 0.5 * e2))
+    return taken, (2.0 * d) * c * jnp.cos(d) - jnp.sin(d) * (2.0 * magnitude * s + c)
+
+
 def _snake_partials(x, a):
     # Keeps x.  f' = 1 + sin(2ax); df/da = x sin(2ax) / a - sin(ax)^2 / a^2.
     # f' cancels to 0 where sin(w) = -1, w = 2ax.  There 1 + sin(w) = cos(w)^2 / (1 - sin(w)),
@@ -1448,7 +1601,8 @@ def _snake_partials(x, a):
     sin, cos = jnp.sin(u), jnp.cos(u)
     kind = dtype_kind(x)
     near = jnp.abs(u) < (2.0**20 if kind == "float64" else 2.0**10)
-    o = 2.0 * two_product(a, jnp.where(near, x, 0.0))[1]
+    u_lo = two_product(a, jnp.where(jnp.abs(u) < _SNAKE_LIMIT[kind], x, 0.0))[1]
+    o = 2.0 * jnp.where(near, u_lo, 0.0)
     top, offset = _SNAKE_TOP[kind]
     over = jnp.abs(u) >= 0.5 * float(jnp.finfo(x.dtype).max)
     side = jnp.where(u < 0.0, -1.0, 1.0)
@@ -1457,14 +1611,28 @@ def _snake_partials(x, a):
     sin_w, cos_w = jnp.sin(w), jnp.cos(w)
     n = cos_w + o * (0.5 * (1.0 - sin_w))
     slope = jnp.where(sin_w < 0.0, (n * n) / (1.0 - sin_w), (1.0 + sin_w) + o * cos_w)
-    # df/da = (u sin 2u - sin(u)^2) / a^2, u = ax: 0 at |u| = 1.1656 and 4.6042 (tan u = 2u),
-    # where its terms cancel (75 and 12 ulp): there from polynomials in |u| - u0, which fit
-    # a^2 df/da.  The later zeros keep the cancellation (140 ulp next to the one at 10.95;
-    # README lists it).  (The shorter u sin 2u - sin(u)^2 was tried: at |x| = 1e-19 in float32
-    # it returns twice the true value, where sin(u)^2 is subnormal; this form does not.)
+    # df/da = (u sin 2u - sin(u)^2) / a^2 = sin(u) h(u) / a^2, h(u) = 2u cos u - sin u, u = ax:
+    # h is 0 where tan u = 2u, and its terms cancel next to each zero (75 ulp at the first,
+    # 1.1656; 4,000 next to 10.95 on a dense grid in float32, 1e13 in float64).  Next to the
+    # first, a polynomial in |u| - u0 fits a^2 df/da; from the second on, `_snake_h` takes h
+    # from |u| - u_k.  Both take ax's rounding u_lo in, and so does sin: sin(ax) = sin(u)
+    # cos(u_lo) + cos(u) sin(u_lo), |u_lo| <= 1/8, and next to its zeros from |ax| - j pi.
+    # (The shorter u sin 2u - sin(u)^2 was tried: at |x| = 1e-19 in float32 it returns twice
+    # the true value, where sin(u)^2 is subnormal; this form does not.)
+    lo2 = u_lo * u_lo
+    sin = sin * horner(_COS_SERIES, lo2) + cos * (u_lo * horner(_SIN_SERIES, lo2))
+    magnitude, u_lo = jnp.abs(u), side * u_lo
+    sin_magnitude = _sin_near_zeros(magnitude, u_lo, side * sin)  # sin(|ax|)
+    sin = side * sin_magnitude
     d_a = x * (2.0 * sin * cos) / a - jnp.square(sin / a)
-    d_a = near_root("snake_a2", jnp.abs(u), near_root("snake_a", jnp.abs(u), d_a * (a * a)))
-    return slope, d_a / (a * a)
+    # The two forms next to zeros give a^2 df/da.  (Only there: a^2 d_a / a^2 would be 0 / 0
+    # for float32 a = 1e-30, where a^2 underflows.)
+    taken, h = jax.lax.platform_dependent(
+        magnitude, u_lo, tpu=functools.partial(_snake_h, table=False), default=_snake_h
+    )
+    first = jnp.abs(magnitude - _SNAKE_FIRST_ROOT) < _ROOT_RADIUS
+    scaled = near_root("snake_a", magnitude, jnp.where(taken, sin_magnitude * h, 0.0), u_lo)
+    return slope, jnp.where(taken | first, scaled / (a * a), d_a)
 
 
 def _snake_forward(x, a):

@@ -307,6 +307,97 @@ def test_snake_derivative_next_to_its_zeros_where_2x_overflows(dtype):
         assert abs(offset) < 1e-6 and abs(turns - mp.nint(turns)) < abs(offset) * 1e-15
 
 
+def _snake_h_roots(top: float) -> list:
+    """The roots u_k = m - e of tan u = 2u, m = (k + 1/2) pi, for k spread from 1 to `top`."""
+    mp = _accuracy._mp()
+    roots = []
+    with mp.workdps(80):
+        for k in np.unique(np.round(np.geomspace(1.0, top, 60))):
+            m = (mp.mpf(int(k)) + mp.mpf(1) / 2) * mp.pi
+            roots.append(m - mp.findroot(lambda e, m=m: mp.cot(e) - 2 * (m - e), 1 / (2 * m)))
+    return roots
+
+
+@pytest.mark.parametrize(("dtype", "top"), [("float32", 1e12), ("float64", 1e30)])
+def test_snake_parameter_derivative_next_to_its_zeros_at_every_magnitude(dtype, top):
+    # df/da = sin(u) h(u) / a^2, h = 2u cos u - sin u, is 0 where tan u = 2u, and its terms
+    # cancel next to each of those zeros (before: 4,000 ulp next to 10.95 in float32, 3e13 in
+    # float64; the first, 1.17, is fitted): the floats next to the k-th zero for k from 0 past
+    # where the table (4,096) and the series (|u| = 2^21, 2^50) end, both signs, and dense
+    # spreads around the first four.
+    roots = [_smooth._SNAKE_FIRST_ROOT, *(float(r) for r in _snake_h_roots(top))]
+    near = _with_neighbours([side * r for r in roots for side in (1.0, -1.0)], dtype)
+    spread = np.concatenate([np.linspace(r - 1e-3, r + 1e-3, 401) for r in roots[:4]])
+    points = np.unique(np.concatenate([near, spread]).astype(dtype).astype(np.float64))
+    r = _accuracy.measure("snake", dtype, points, against_jax_nn=False)
+    assert r.param_max_ulp <= 8.0, f"{r.param_max_ulp} ulp"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("a", [0.37, 3.0])
+def test_snake_parameter_derivative_takes_the_rounding_of_ax_in(a, dtype):
+    # For an a that is not a power of 2, u = ax rounds, and next to a zero of sin(u) or of h(u)
+    # that rounding is as large as the result (before: 2e4 to 1e5 ulp next to sin's zeros,
+    # 1e7 to 2e9 next to h's).  The floats x next to z / a for the zeros z of both, up to |ax|
+    # = 2^21 (float32) and 2^50 (float64), against df/da at the exact product ax.
+    limit = _smooth._SNAKE_LIMIT[dtype]
+    mp = _accuracy._mp()
+    zeros = [float(_smooth._SNAKE_FIRST_ROOT), *(float(r) for r in _snake_h_roots(limit / 4.0))]
+    zeros += [float(j * mp.pi) for j in np.unique(np.round(np.geomspace(1.0, limit / 4.0, 60)))]
+    with jax.enable_x64(dtype == "float64"):
+        a_ = jnp.asarray(a, dtype)
+        x = _with_neighbours([side * z / float(a_) for z in zeros for side in (1.0, -1.0)], dtype)
+        got = jax.vmap(jax.grad(actfn.snake, 1), (0, None))(jnp.asarray(x, dtype), a_)
+        got, a64 = np.asarray(got, np.float64), float(a_)
+    truth = []
+    for v in x:
+        u = mp.mpf(v) * mp.mpf(a64)
+        truth.append(float((u * mp.sin(2 * u) - mp.sin(u) ** 2) / mp.mpf(a64) ** 2))
+    truth = np.asarray(truth)
+    error = np.abs(got - truth) / _accuracy._ulp(truth, dtype)
+    assert error.max() <= 8.0, f"{error.max()} ulp at x = {x[error.argmax()]}"
+
+
+def test_snake_roots_table_against_the_oracle():
+    # The roots of tan u = 2u as hi + lo: to 2^-104 in float64 (data from mpmath), and float32's
+    # three words from it to 2^-70, at every 61st k and the last.
+    hi, lo = _smooth._SNAKE_ROOTS["float64"]
+    words32 = _smooth._SNAKE_ROOTS["float32"]
+    mp = _accuracy._mp()
+    for k in [*range(1, hi.size + 1, 61), hi.size]:
+        m = (k + mp.mpf(1) / 2) * mp.pi
+        root = m - mp.findroot(lambda e, m=m: mp.cot(e) - 2 * (m - e), 1 / (2 * m))
+        assert mp.pi * k < root < m, k  # the k-th, in (k pi, (k + 1/2) pi)
+        assert abs(mp.mpf(float(hi[k - 1])) + mp.mpf(float(lo[k - 1])) - root) < root * 2.0**-104
+        total32 = sum(mp.mpf(float(word[k - 1])) for word in words32)
+        assert abs(total32 - root) < root * 2.0**-70, k
+
+
+def test_the_snake_roots_table_is_what_its_tool_writes():
+    # The data file is tools/build_snake_roots_table.py's output, to the bit (sampled).
+    tool = _tool("build_snake_roots_table")
+    hi, lo = _smooth._SNAKE_ROOTS["float64"]
+    assert tool.COUNT == hi.size
+    with tool.mp.workdps(40):
+        for k in [1, 2, 3, 100, 1001, 2999, hi.size]:
+            assert tool.entry(k) == (hi[k - 1], lo[k - 1]), k
+
+
+def test_snake_series_beyond_the_table():
+    # e = m - u_k = w + 5/3 w^3 + 83/15 w^5 + 2407/105 w^7 + ..., w = 1 / (2m): the coefficients
+    # against the exact root at k = 4,097, 10^4 and 10^6, where w^9's term is below 2^-108 of e.
+    mp = _accuracy._mp()
+    coefficients = (mp.mpf(5) / 3, mp.mpf(83) / 15, mp.mpf(2407) / 105)
+    assert tuple(float(c) for c in coefficients) == _smooth._SNAKE_SERIES
+    with mp.workdps(80):
+        for k in (4097, 10**4, 10**6):
+            m = (k + mp.mpf(1) / 2) * mp.pi
+            e = mp.findroot(lambda e, m=m: mp.cot(e) - 2 * (m - e), 1 / (2 * m))
+            w = 1 / (2 * m)
+            series = w + sum(c * w ** (2 * n + 3) for n, c in enumerate(coefficients))
+            assert abs(series / e - 1) < 2.0**-108, k
+
+
 @pytest.mark.parametrize(
     ("approximate", "dtype"), [(False, "float32"), (False, "float64"), (True, "float32")]
 )

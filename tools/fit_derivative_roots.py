@@ -44,7 +44,8 @@ def _mish(v):
 
 
 def _snake_a(v):
-    # snake's df/da at a = 1 (even in v; its first two zeros, tan v = 2v).
+    # snake's df/da at a = 1 (even in v; its first zero, tan v = 2v; the later ones are
+    # tools/build_snake_roots_table.py's).
     return v * mp.sin(2 * v) - mp.sin(v) ** 2
 
 
@@ -54,7 +55,6 @@ DERIVATIVES = {
     "gelu_tanh": (_gelu_tanh, -0.75),
     "mish": (_mish, -1.19),
     "snake_a": (_snake_a, 1.17),
-    "snake_a2": (_snake_a, 4.6),
 }
 
 
