@@ -1630,7 +1630,8 @@ def _snake_partials(x, a):
     taken, h = jax.lax.platform_dependent(
         magnitude, u_lo, tpu=functools.partial(_snake_h, table=False), default=_snake_h
     )
-    first = jnp.abs(magnitude - _SNAKE_FIRST_ROOT) < _ROOT_RADIUS
+    # (`near_root` leaves a 16-bit input to the general formula, which its rounding hides.)
+    first = (jnp.abs(magnitude - _SNAKE_FIRST_ROOT) < _ROOT_RADIUS) & (not narrow_input())
     scaled = near_root("snake_a", magnitude, jnp.where(taken, sin_magnitude * h, 0.0), u_lo)
     return slope, jnp.where(taken | first, scaled / (a * a), d_a)
 
