@@ -97,8 +97,9 @@ def test_parameter_derivative_mixed_error_within_four(name, dtype):
 @pytest.mark.parametrize("name", ["silu", "snake", "celu"])
 def test_parameter_derivative_from_x_within_eight_ulp(name, dtype):
     # celu keeps x instead of y while alpha is being differentiated.  silu's x^2 s t keeps its
-    # last bits where s t is subnormal (x = 90); snake's df/da is fitted next to its first two
-    # zeros (75 and 12 ulp before; its later zeros, |ax| > 6, are a gap like f''s).
+    # last bits where s t is subnormal (x = 90); snake's df/da is fitted next to its first zero
+    # and taken from the distance to the nearest one beyond (75 and 12 ulp at the first two
+    # before; the tests below hold the floats next to its zeros at every magnitude).
     r = result(name, dtype)
     assert r.param_max_ulp <= 8.0, f"{r.param_max_ulp} ulp"
 
