@@ -309,15 +309,18 @@ def test_snake_derivative_next_to_its_zeros_where_2x_overflows(dtype):
         assert abs(offset) < 1e-6 and abs(turns - mp.nint(turns)) < abs(offset) * 1e-15
 
 
-def _snake_h_roots(top: float) -> list:
-    """The roots u_k = m - e of tan u = 2u, m = (k + 1/2) pi, for k spread from 1 to `top`."""
+def _snake_h_root(k: int):
+    """The k-th root u_k = m - e of tan u = 2u, m = (k + 1/2) pi, at mpmath's precision: e from
+    cot e = 2(m - e), which stays well conditioned for large k."""
     mp = _accuracy._mp()
-    roots = []
-    with mp.workdps(80):
-        for k in np.unique(np.round(np.geomspace(1.0, top, 60))):
-            m = (mp.mpf(int(k)) + mp.mpf(1) / 2) * mp.pi
-            roots.append(m - mp.findroot(lambda e, m=m: mp.cot(e) - 2 * (m - e), 1 / (2 * m)))
-    return roots
+    m = (mp.mpf(k) + mp.mpf(1) / 2) * mp.pi
+    return m - mp.findroot(lambda e: mp.cot(e) - 2 * (m - e), 1 / (2 * m))
+
+
+def _snake_h_roots(top: float) -> list:
+    """The roots of tan u = 2u for k spread from 1 to `top`, to 80 digits."""
+    with _accuracy._mp().workdps(80):
+        return [_snake_h_root(int(k)) for k in np.unique(np.round(np.geomspace(1.0, top, 60)))]
 
 
 @pytest.mark.parametrize(("dtype", "top"), [("float32", 1e12), ("float64", 1e30)])
@@ -380,9 +383,8 @@ def test_snake_roots_table_against_the_oracle():
     words32 = _smooth._SNAKE_ROOTS["float32"]
     mp = _accuracy._mp()
     for k in [*range(1, hi.size + 1, 61), hi.size]:
-        m = (k + mp.mpf(1) / 2) * mp.pi
-        root = m - mp.findroot(lambda e, m=m: mp.cot(e) - 2 * (m - e), 1 / (2 * m))
-        assert mp.pi * k < root < m, k  # the k-th, in (k pi, (k + 1/2) pi)
+        root = _snake_h_root(k)
+        assert mp.pi * k < root < (k + mp.mpf(1) / 2) * mp.pi, k  # the k-th
         assert abs(mp.mpf(float(hi[k - 1])) + mp.mpf(float(lo[k - 1])) - root) < root * 2.0**-104
         total32 = sum(mp.mpf(float(word[k - 1])) for word in words32)
         assert abs(total32 - root) < root * 2.0**-70, k
@@ -407,8 +409,7 @@ def test_snake_series_beyond_the_table():
     with mp.workdps(80):
         for k in (4097, 10**4, 10**6):
             m = (k + mp.mpf(1) / 2) * mp.pi
-            e = mp.findroot(lambda e, m=m: mp.cot(e) - 2 * (m - e), 1 / (2 * m))
-            w = 1 / (2 * m)
+            e, w = m - _snake_h_root(k), 1 / (2 * m)
             series = w + sum(c * w ** (2 * n + 3) for n, c in enumerate(coefficients))
             assert abs(series / e - 1) < 2.0**-108, k
 
