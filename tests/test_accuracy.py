@@ -342,8 +342,8 @@ def test_snake_parameter_derivative_next_to_its_zeros_at_every_magnitude(dtype, 
 @pytest.mark.parametrize("a", [0.37, 3.0])
 def test_snake_parameter_derivative_takes_the_rounding_of_ax_in(a, dtype):
     # For an a that is not a power of 2, u = ax rounds, and next to a zero of sin(u) or of h(u)
-    # that rounding is as large as the result (before: 2e4 to 1e5 ulp next to sin's zeros,
-    # 1e7 to 2e9 next to h's).  The floats x next to z / a for the zeros z of both, up to |ax|
+    # that rounding is as large as the result (before, with a = 0.37 and 3: 2e4 to 1e5 ulp for
+    # |x| <= 20, 3e7 and 3e8 in float64 and float32 for |x| <= 15,000).  The floats x next to z / a for the zeros z of both, up to |ax|
     # = 2^21 (float32) and 2^50 (float64), against df/da at the exact product ax.
     limit = _smooth._SNAKE_LIMIT[dtype]
     mp = _accuracy._mp()
