@@ -1458,8 +1458,6 @@ def _load_snake_roots() -> dict[str, tuple[np.ndarray, ...]]:
 
 _SNAKE_ROOTS = _load_snake_roots()
 _SNAKE_FIRST_ROOT = float(_DERIVATIVE_ROOTS["snake_a"][0])
-# Below, the general formula (the first root, 1.1656, is fitted; no other is below 4.6).
-_SNAKE_ROOTS_FROM = 3.5
 
 
 def _pi_words(dtype) -> tuple[float, float, float]:
@@ -1479,22 +1477,34 @@ _PI_HALVES = {
     kind: [tuple(float(h) for h in split(np.asarray(w, kind))) for w in words[:2]]
     for kind, words in _PI_WORDS.items()
 }
-# Beyond the table, u_k = m - e with m = (k + 1/2) pi and e = w + 5/3 w^3 + 83/15 w^5 +
-# 2407/105 w^7 + ..., w = 1 / (2m) (cot e = 2(m - e), reversed as a series; w^9's term, about
-# 100 w^9, is below 2^-108 of e for k > 4096).  |u| - m is taken with pi as three words (72 bits
-# in float32, 159 in float64), to 2^-50 and 2^-108 of 1 up to LIMIT.  Beyond LIMIT (float32
-# 2^21, float64 2^50) the general formula is left: one binade there holds u / pi zeros and
+# Beyond the table, e_k = w + 5/3 w^3 + 83/15 w^5 + 2407/105 w^7 + ..., w = 1 / (2m),
+# m = (k + 1/2) pi (cot e = 2(m - e), reversed as a series; w^9's term, about 100 w^9, is
+# below 2^-108 of e for k > 4096).  |u| - m is taken with pi as three words (72 bits in
+# float32, 159 in float64), to 2^-50 and 2^-108 of 1 up to LIMIT.  Beyond LIMIT (float32 2^21,
+# float64 2^50) the general formula is left: one binade there holds u / pi zeros and
 # u / ulp(u) floats, so a float is expected no closer to a zero than about pi ulp(u) / u, where
 # the general formula's error, about 1 / (|u| d) ulp at a distance d, is below 1 ulp.  (For an
 # a that is not a power of 2, ax's rounding is then large against the period's reduction.)
 _SNAKE_SERIES = (5.0 / 3.0, 83.0 / 15.0, 2407.0 / 105.0)
 _SNAKE_LIMIT = {"float32": 2.0**21, "float64": 2.0**50}
+# Within SNAKE_NEAR of a zero of h or of sin, the forms without cancellation take over.
+_SNAKE_NEAR = 0.5
 
-
-# cos(t) and sin(t) / t as polynomials in t^2, to t^10 and t^16 (within 2^-56 for |t| <= 1/8
-# and |t| <= 1/2).
-_COS_SERIES = tuple((-1.0) ** n / math.factorial(2 * n) for n in range(6))
+# sin(t) / t and cos(t) as polynomials in t^2, to t^16; the leading `terms` of them are within
+# 2^-25 and 2^-56 of sin and cos for |t| <= 1/2 at 5 and 9 terms, for |t| <= 0.11 at 3 and 6,
+# for |t| <= 1/8 at 3 and 7.
 _SIN_SERIES = tuple((-1.0) ** n / math.factorial(2 * n + 1) for n in range(9))
+_COS_SERIES = tuple((-1.0) ** n / math.factorial(2 * n) for n in range(9))
+_SERIES_TERMS = {  # (|t| <= 1/2, |t| <= 1/8)
+    "float32": (5, 3),
+    "float64": (9, 7),
+}
+
+
+def _sin_cos(t, terms: int):
+    """sin(t) and cos(t) for a small t, from `terms` terms of their series."""
+    t2 = t * t
+    return t * horner(_SIN_SERIES[:terms], t2), horner(_COS_SERIES[:terms], t2)
 
 
 def _minus_pi_times(magnitude, magnitude_lo, multiple):
@@ -1507,80 +1517,106 @@ def _minus_pi_times(magnitude, magnitude_lo, multiple):
     p1, e1 = two_product(pi1, multiple, halves1)
     p2, e2 = two_product(pi2, multiple, halves2)
     p1, p2 = rounded(p1), rounded(p2)
-    # magnitude - p1 is exact (the two are within a factor of 2, or p1 is 0); the rest in
-    # decreasing size.
+    # magnitude - p1 is exact (the two are within a factor of 2); the rest in decreasing size.
     s1, l1 = two_sum(magnitude - p1, -p2)
     s2, l2 = two_sum(s1, -e1)
     v, l3 = two_sum(s2, magnitude_lo)
     return v, (l1 + l2 + l3) - (e2 + multiple * pi3), p1, e1 + p2
 
 
-def _snake_root_offset(magnitude, magnitude_lo, k):
-    """d = |ax| - u_k as hi + lo for the root u_k = m - e of tan u = 2u, m = (k + 1/2) pi, k >
-    4096 (e < 4e-5); and e."""
+class _SnakeOffsets(NamedTuple):
+    k: jax.Array  # the nearest (k + 1/2) pi is m
+    d: jax.Array  # |ax| - u_k, for the root u_k = m - e of tan u = 2u (k >= 1)
+    c: jax.Array  # cos u_k
+    known: jax.Array  # where u_k is known (tabled, or beyond the table)
+    j: jax.Array  # the nearest multiple j pi of pi
+    r: jax.Array  # |ax| - j pi, as hi + lo
+    r_lo: jax.Array
+
+
+def _snake_offsets(magnitude, magnitude_lo, table=True) -> _SnakeOffsets:
+    """|ax| = magnitude + magnitude_lo (Dekker) against the nearest zero of h and of sin, from
+    one reduction v = |ax| - m, m = (k + 1/2) pi: d = v + e_k, r = v -+ pi / 2.
+
+    e_k comes from the table for k <= 4,096 and from the series beyond (without the `table`, on
+    TPU, whose gathers are slow, from the series alone, which is only used beyond).  v + e_k
+    is exact next to the root, where the two nearly cancel; so is v -+ pi / 2 next to j pi.
+    """
+    kind = dtype_kind(magnitude)
+    words = _SNAKE_ROOTS[kind]
+    count = words[0].size
+    k = jnp.maximum(jnp.round(magnitude * (1.0 / math.pi) - 0.5), 0.0)
     v, v_lo, m, m_lo = _minus_pi_times(magnitude, magnitude_lo, k + 0.5)
     # w = 1 / (2m): w0 = 1 / (2 m_hi) and its residual 1 - 2 m w0, the product 2 m_hi w0 exact.
     w0 = 0.5 / m
     q, q_lo = two_product(2.0 * m, w0)
     residual = -((rounded(q) - 1.0) + q_lo) - (2.0 * m_lo) * w0
     w2 = w0 * w0
-    e_lo = w0 * residual + (w0 * w2) * horner(_SNAKE_SERIES, w2)
-    # v + w0 is exact next to the root, where the two nearly cancel.
-    return (v + w0) + (v_lo + e_lo), w0
+    e, e_lo = w0, w0 * residual + (w0 * w2) * horner(_SNAKE_SERIES, w2)
+    d = (v + e) + (v_lo + e_lo)
+    e = e + e_lo  # (to the dtype's precision: s = 2 u_k c below takes c's relative error)
+    c = _minus_one_to(k) * (e - e * (e * e) * (1.0 / 6.0))  # cos u_k = (-1)^k sin e
+    tabled = k <= count
+    if table:
+        # From the roots themselves, where e's series would not converge: each difference
+        # but the last is exact next to u_k (the words and |ax|'s two parts share its grid).
+        index = jnp.clip(k, 1.0, float(count)).astype(jnp.int32) - 1
+        root, *rest = (jnp.asarray(word)[index] for word in words)
+        d_table = (magnitude - root) + magnitude_lo
+        for word in rest:
+            d_table = d_table - word
+        d = jnp.where(tabled, d_table, d)
+        # cos u_k = (-1)^k / sqrt(1 + 4 u_k^2), as 2 u_k cos u_k = sin u_k.
+        c = jnp.where(tabled, _minus_one_to(k) * jax.lax.rsqrt(1.0 + 4.0 * (root * root)), c)
+    # The nearest multiple of pi is k pi below m and (k + 1) pi above; below pi / 2, 0, where
+    # |ax| is its own offset (the reduction against pi / 2 would not be exact there).
+    half_pi = [w * 0.5 for w in _PI_WORDS[kind]]
+    below = v < 0.0
+    side = jnp.where(below, 1.0, -1.0)
+    r, r_lo = two_sum(v, side * half_pi[0])
+    r_lo = r_lo + (v_lo + side * (half_pi[1] + half_pi[2]))
+    j = jnp.where(below, k, k + 1.0)
+    first = j == 0.0
+    r, r_lo = jnp.where(first, magnitude, r), jnp.where(first, magnitude_lo, r_lo)
+    known = jnp.full_like(tabled, True) if table else ~tabled
+    return _SnakeOffsets(k, d, c, known, j, r, r_lo)
 
 
-def _sin_near_zeros(magnitude, magnitude_lo, general):
-    """sin(|ax|) with |ax| = magnitude + magnitude_lo, below LIMIT: next to a multiple j pi,
-    (-1)^j sin(r) with r = |ax| - j pi as hi + lo (ax's rounding would cost sin a relative
-    error of u_lo / sin, without bound); `general` elsewhere."""
-    j = jnp.round(magnitude * (1.0 / math.pi))
-    r, r_lo, _, _ = _minus_pi_times(magnitude, magnitude_lo, j)
-    r, r_lo = two_sum(r, r_lo)  # (r_lo may have ax's rounding in it, as large as r)
-    sin_r = r * horner(_SIN_SERIES, r * r) + r_lo
-    sign = 1.0 - 2.0 * (j - 2.0 * jnp.floor(0.5 * j))  # (-1)^j
-    near = (jnp.abs(r) < 0.5) & (magnitude < _SNAKE_LIMIT[dtype_kind(magnitude)])
-    return jnp.where(near, sign * sin_r, general)
+def _minus_one_to(n):
+    """(-1)^n for a whole float n."""
+    return 1.0 - 2.0 * (n - 2.0 * jnp.floor(0.5 * n))
 
 
-def _snake_h(magnitude, magnitude_lo, table=True):
-    """h(|u|) = 2|u| cos|u| - sin|u| from the nearest root u_k (k >= 1) of tan u = 2u, with no
-    cancellation next to it; and where that is taken: 3.5 <= |u| < LIMIT.  |u| + magnitude_lo
-    is |ax| exactly (Dekker).
+def _snake_sin_near_zeros(offsets: _SnakeOffsets, magnitude, general):
+    """sin(|ax|): within SNAKE_NEAR of j pi (below LIMIT), (-1)^j sin(r) with r = |ax| - j pi
+    as hi + lo (ax's rounding would cost sin a relative error of u_lo / sin, without bound);
+    `general` elsewhere."""
+    kind = dtype_kind(magnitude)
+    r, r_lo = two_sum(offsets.r, offsets.r_lo)  # (r_lo may hold ax's rounding, as large as r)
+    sin_r = r * horner(_SIN_SERIES[: _SERIES_TERMS[kind][0]], r * r) + r_lo
+    near = (jnp.abs(r) < _SNAKE_NEAR) & (magnitude < _SNAKE_LIMIT[kind])
+    return jnp.where(near, _minus_one_to(offsets.j) * sin_r, general)
 
-    With d = |u| - u_k exact to a few roundings (u_k as words, u = ax as hi + lo by Dekker),
-    and s, c = sin u_k, cos u_k, h = 2 d c cos d - sin d (2|u| s + c): the first term is below
-    1 / (2 u_k^2) of the second for |d| < pi / 2 + 0.11, and each term is d times factors each
-    rounded once.  u_k is tabled for k <= 4,096 (|u| < 12,869), with c = +-1 / sqrt(1 +
-    4 u_k^2) (2 u_k c = s, sign (-1)^k); beyond, u_k = m - e, m = (k + 1/2) pi, from the
-    series above, and c, s = (-1)^k (sin e, cos e).  Without the `table` (on TPU, whose
-    gathers are slow), only the series' part is taken.
+
+def _snake_h(offsets: _SnakeOffsets, magnitude):
+    """h(|ax|) = 2|u| cos|u| - sin|u| within SNAKE_NEAR of a root u_k (k >= 1) of tan u = 2u,
+    with no cancellation; and where that is taken.
+
+    With d = |ax| - u_k, c = cos u_k and s = sin u_k = 2 u_k c, h = 2 d c cos d -
+    sin d (2|u| s + c): the first term is below 1 / (2 u_k^2) of the second, and each term is d
+    times factors each rounded once.
     """
     kind = dtype_kind(magnitude)
-    words = _SNAKE_ROOTS[kind]
-    count = words[0].size
-    taken = (magnitude >= _SNAKE_ROOTS_FROM) & (magnitude < _SNAKE_LIMIT[kind])
-    k = jnp.maximum(jnp.round(jnp.where(taken, magnitude, 4.0) * (1.0 / math.pi) - 0.5), 1.0)
-    tabled = k <= count
-    sign = 1.0 - 2.0 * (k - 2.0 * jnp.floor(0.5 * k))  # (-1)^k
-    # From the table.
-    if table:
-        index = jnp.minimum(k, float(count)).astype(jnp.int32) - 1
-        root, *rest = (jnp.asarray(word)[index] for word in words)
-    else:
-        taken, tabled = taken & ~tabled, jnp.zeros_like(tabled)
-        root, rest = jnp.zeros_like(magnitude), []
-    # Each difference but the last is exact next to u_k, where they cancel.
-    d_table = (magnitude - root) + magnitude_lo
-    for word in rest:
-        d_table = d_table - word
-    c_table = sign * jax.lax.rsqrt(1.0 + 4.0 * (root * root))
-    # From the series: d = (|u| - m) + e, whose two leading parts cancel next to the root.
-    d_series, e = _snake_root_offset(magnitude, magnitude_lo, k)
-    e2 = e * e
-    d = jnp.where(tabled, d_table, d_series)
-    c = jnp.where(tabled, c_table, sign * (e - e * e2 * (1.0 / 6.0)))
-    s = jnp.where(tabled, 2.0 * root * c_table, sign * (1.0 - 0.5 * e2))
-    return taken, (2.0 * d) * c * jnp.cos(d) - jnp.sin(d) * (2.0 * magnitude * s + c)
+    d, c = offsets.d, offsets.c
+    s = 2.0 * (magnitude - d) * c
+    sin_d, cos_d = _sin_cos(d, _SERIES_TERMS[kind][0])
+    taken = (
+        (offsets.k >= 1.0)
+        & offsets.known
+        & (jnp.abs(offsets.d) < _SNAKE_NEAR)
+        & (magnitude < _SNAKE_LIMIT[kind])
+    )
+    return taken, (2.0 * d) * c * cos_d - sin_d * (2.0 * magnitude * s + c)
 
 
 def _snake_partials(x, a):
@@ -1615,21 +1651,23 @@ def _snake_partials(x, a):
     # h is 0 where tan u = 2u, and its terms cancel next to each zero (75 ulp at the first,
     # 1.1656; 4,000 next to 10.95 on a dense grid in float32, 1e13 in float64).  Next to the
     # first, a polynomial in |u| - u0 fits a^2 df/da; from the second on, `_snake_h` takes h
-    # from |u| - u_k.  Both take ax's rounding u_lo in, and so does sin: sin(ax) = sin(u)
-    # cos(u_lo) + cos(u) sin(u_lo), |u_lo| <= 1/8, and next to its zeros from |ax| - j pi.
+    # from |u| - u_k.  Both take ax's rounding u_lo in, and so do sin and cos: sin(ax) =
+    # sin(u) cos(u_lo) + cos(u) sin(u_lo), |u_lo| <= 1/8, and next to its zeros from
+    # |ax| - j pi; cos(ax) likewise.
     # (The shorter u sin 2u - sin(u)^2 was tried: at |x| = 1e-19 in float32 it returns twice
     # the true value, where sin(u)^2 is subnormal; this form does not.)
-    lo2 = u_lo * u_lo
-    sin = sin * horner(_COS_SERIES, lo2) + cos * (u_lo * horner(_SIN_SERIES, lo2))
+    lo_sin, lo_cos = _sin_cos(u_lo, _SERIES_TERMS[kind][1])
+    sin, cos = sin * lo_cos + cos * lo_sin, cos * lo_cos - sin * lo_sin
     magnitude, u_lo = jnp.abs(u), side * u_lo
-    sin_magnitude = _sin_near_zeros(magnitude, u_lo, side * sin)  # sin(|ax|)
+    offsets = jax.lax.platform_dependent(
+        magnitude, u_lo, tpu=functools.partial(_snake_offsets, table=False), default=_snake_offsets
+    )
+    sin_magnitude = _snake_sin_near_zeros(offsets, magnitude, side * sin)  # sin(|ax|)
     sin = side * sin_magnitude
     d_a = x * (2.0 * sin * cos) / a - jnp.square(sin / a)
     # The two forms next to zeros give a^2 df/da.  (Only there: a^2 d_a / a^2 would be 0 / 0
     # for float32 a = 1e-30, where a^2 underflows.)
-    taken, h = jax.lax.platform_dependent(
-        magnitude, u_lo, tpu=functools.partial(_snake_h, table=False), default=_snake_h
-    )
+    taken, h = _snake_h(offsets, magnitude)
     # (`near_root` leaves a 16-bit input to the general formula, which its rounding hides.)
     first = (jnp.abs(magnitude - _SNAKE_FIRST_ROOT) < _ROOT_RADIUS) & (not narrow_input())
     scaled = near_root("snake_a", magnitude, jnp.where(taken, sin_magnitude * h, 0.0), u_lo)

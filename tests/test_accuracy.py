@@ -343,8 +343,9 @@ def test_snake_parameter_derivative_next_to_its_zeros_at_every_magnitude(dtype, 
 def test_snake_parameter_derivative_takes_the_rounding_of_ax_in(a, dtype):
     # For an a that is not a power of 2, u = ax rounds, and next to a zero of sin(u) or of h(u)
     # that rounding is as large as the result (before, with a = 0.37 and 3: 2e4 to 1e5 ulp for
-    # |x| <= 20, 3e7 and 3e8 in float64 and float32 for |x| <= 15,000).  The floats x next to z / a for the zeros z of both, up to |ax|
-    # = 2^21 (float32) and 2^50 (float64), against df/da at the exact product ax.
+    # |x| <= 20, 3e7 and 3e8 in float64 and float32 for |x| <= 15,000).  The floats x next to
+    # z / a for the zeros z of both, up to |ax| = 2^21 (float32) and 2^50 (float64), against
+    # df/da at the exact product ax.
     limit = _smooth._SNAKE_LIMIT[dtype]
     mp = _accuracy._mp()
     zeros = [float(_smooth._SNAKE_FIRST_ROOT), *(float(r) for r in _snake_h_roots(limit / 4.0))]
@@ -377,17 +378,16 @@ def test_snake_sixteen_bit_derivatives_round_once_next_to_the_zeros(dtype):
 
 
 def test_snake_roots_table_against_the_oracle():
-    # The roots of tan u = 2u as hi + lo: to 2^-104 in float64 (data from mpmath), and float32's
-    # three words from it to 2^-70, at every 61st k and the last.
-    hi, lo = _smooth._SNAKE_ROOTS["float64"]
-    words32 = _smooth._SNAKE_ROOTS["float32"]
+    # The roots of tan u = 2u as words: to 2^-104 in float64 (hi + lo, data from mpmath) and
+    # 2^-70 in float32 (three words from float64's), at every 61st k and the last.
     mp = _accuracy._mp()
-    for k in [*range(1, hi.size + 1, 61), hi.size]:
-        root = _snake_h_root(k)
-        assert mp.pi * k < root < (k + mp.mpf(1) / 2) * mp.pi, k  # the k-th
-        assert abs(mp.mpf(float(hi[k - 1])) + mp.mpf(float(lo[k - 1])) - root) < root * 2.0**-104
-        total32 = sum(mp.mpf(float(word[k - 1])) for word in words32)
-        assert abs(total32 - root) < root * 2.0**-70, k
+    for dtype, bound in (("float64", 2.0**-104), ("float32", 2.0**-70)):
+        words = _smooth._SNAKE_ROOTS[dtype]
+        for k in [*range(1, words[0].size + 1, 61), words[0].size]:
+            root = _snake_h_root(k)
+            assert mp.pi * k < root < (k + mp.mpf(1) / 2) * mp.pi, k  # the k-th
+            total = sum(mp.mpf(float(word[k - 1])) for word in words)
+            assert abs(total / root - 1) < bound, (dtype, k)
 
 
 def test_the_snake_roots_table_is_what_its_tool_writes():
