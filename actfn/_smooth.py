@@ -1491,8 +1491,7 @@ _SNAKE_LIMIT = {"float32": 2.0**21, "float64": 2.0**50}
 _SNAKE_NEAR = 0.5
 
 # sin(t) / t and cos(t) as polynomials in t^2, to t^16; the leading `terms` of them are within
-# 2^-25 and 2^-56 of sin and cos for |t| <= 1/2 at 5 and 9 terms, for |t| <= 0.11 at 3 and 6,
-# for |t| <= 1/8 at 3 and 7.
+# 2^-25 and 2^-56 of sin and cos for |t| <= 1/2 at 5 and 9 terms, for |t| <= 1/8 at 3 and 7.
 _SIN_SERIES = tuple((-1.0) ** n / math.factorial(2 * n + 1) for n in range(9))
 _COS_SERIES = tuple((-1.0) ** n / math.factorial(2 * n) for n in range(9))
 _SERIES_TERMS = {  # (|t| <= 1/2, |t| <= 1/8)
@@ -1536,11 +1535,11 @@ class _SnakeOffsets(NamedTuple):
 
 def _snake_offsets(magnitude, magnitude_lo, table=True) -> _SnakeOffsets:
     """|ax| = magnitude + magnitude_lo (Dekker) against the nearest zero of h and of sin, from
-    one reduction v = |ax| - m, m = (k + 1/2) pi: d = v + e_k, r = v -+ pi / 2.
+    one reduction v = |ax| - m, m = (k + 1/2) pi: r = v -+ pi / 2, and d = v + e_k beyond the
+    table (e_k from the series), d = |ax| - u_k from u_k's words within it.
 
-    e_k comes from the table for k <= 4,096 and from the series beyond (without the `table`, on
-    TPU, whose gathers are slow, from the series alone, which is only used beyond).  v + e_k
-    is exact next to the root, where the two nearly cancel; so is v -+ pi / 2 next to j pi.
+    v + e_k is exact next to the root, where the two nearly cancel; so is v -+ pi / 2 next to
+    j pi.  Without the `table` (on TPU, whose gathers are slow), d is known beyond it only.
     """
     kind = dtype_kind(magnitude)
     words = _SNAKE_ROOTS[kind]
