@@ -184,11 +184,20 @@ _DERIVATIVE_ROOTS = {
 }  # fmt: skip
 
 
-def near_root(name, x, general, x_lo=0.0):
-    """`name`'s f'(x): `general` (an array), or d P(d) within _ROOT_RADIUS of its zero (x_lo:
-    the rounding error of x, where x is itself a rounded product)."""
+def root_window(name, x):
+    """Where `near_root` takes `name`'s polynomial: within _ROOT_RADIUS of its zero, and never
+    for a bfloat16/float16 x (never close enough to the zero to tell)."""
     if narrow_input():
-        return general  # a bfloat16/float16 x is never close enough to the zero to tell
+        return jnp.zeros_like(x, dtype=bool)
+    hi = split_constant(_DERIVATIVE_ROOTS[name][0], dtype_kind(x))[0]
+    return jnp.abs(x - hi) < _ROOT_RADIUS
+
+
+def near_root(name, x, general, x_lo=0.0):
+    """`name`'s f'(x): `general` (an array), or d P(d) in `root_window` (x_lo: the rounding
+    error of x, where x is itself a rounded product)."""
+    if narrow_input():
+        return general
     kind = dtype_kind(x)
     root, p32, p64 = _DERIVATIVE_ROOTS[name]
     hi, lo, _ = split_constant(root, kind)
@@ -201,7 +210,7 @@ def near_root(name, x, general, x_lo=0.0):
         d_p = d_hi * p - lo * p
     else:  # (d_hi + x_lo is exact where the two cancel, next to the zero)
         d_p = ((d_hi + x_lo) - lo) * p
-    return jnp.where(jnp.abs(d_hi) < _ROOT_RADIUS, d_p, general)
+    return jnp.where(root_window(name, x), d_p, general)
 
 
 def economized(series, upto: float, terms: int) -> tuple[float, ...]:
@@ -1457,7 +1466,6 @@ def _load_snake_roots() -> dict[str, tuple[np.ndarray, ...]]:
 
 
 _SNAKE_ROOTS = _load_snake_roots()
-_SNAKE_FIRST_ROOT = float(_DERIVATIVE_ROOTS["snake_a"][0])
 
 
 def _pi_words(dtype) -> tuple[float, float, float]:
@@ -1508,8 +1516,8 @@ def _sin_cos(t, terms: int):
 
 def _minus_pi_times(magnitude, magnitude_lo, multiple):
     """(magnitude + magnitude_lo) - multiple pi as hi + lo, with magnitude within pi / 2 of
-    multiple pi (a whole or half multiple below LIMIT: exact, as are its products with the
-    words of pi, by Dekker); also multiple pi's hi and the rest of it."""
+    multiple pi (k + 1/2 below LIMIT: exact, as are its products with the words of pi, by
+    Dekker); also multiple pi's hi and the rest of it."""
     kind = dtype_kind(magnitude)
     pi1, pi2, pi3 = _PI_WORDS[kind]
     halves1, halves2 = _PI_HALVES[kind]
@@ -1612,7 +1620,7 @@ def _snake_h(offsets: _SnakeOffsets, magnitude):
     taken = (
         (offsets.k >= 1.0)
         & offsets.known
-        & (jnp.abs(offsets.d) < _SNAKE_NEAR)
+        & (jnp.abs(d) < _SNAKE_NEAR)
         & (magnitude < _SNAKE_LIMIT[kind])
     )
     return taken, (2.0 * d) * c * cos_d - sin_d * (2.0 * magnitude * s + c)
@@ -1667,8 +1675,7 @@ def _snake_partials(x, a):
     # The two forms next to zeros give a^2 df/da.  (Only there: a^2 d_a / a^2 would be 0 / 0
     # for float32 a = 1e-30, where a^2 underflows.)
     taken, h = _snake_h(offsets, magnitude)
-    # (`near_root` leaves a 16-bit input to the general formula, which its rounding hides.)
-    first = (jnp.abs(magnitude - _SNAKE_FIRST_ROOT) < _ROOT_RADIUS) & (not narrow_input())
+    first = root_window("snake_a", magnitude)
     scaled = near_root("snake_a", magnitude, jnp.where(taken, sin_magnitude * h, 0.0), u_lo)
     return slope, jnp.where(taken | first, scaled / (a * a), d_a)
 

@@ -309,6 +309,10 @@ def test_snake_derivative_next_to_its_zeros_where_2x_overflows(dtype):
         assert abs(offset) < 1e-6 and abs(turns - mp.nint(turns)) < abs(offset) * 1e-15
 
 
+# snake's df/da's first zero (fitted; `_snake_h_root` gives the later ones).
+SNAKE_FIRST_ROOT = float(_smooth._DERIVATIVE_ROOTS["snake_a"][0])
+
+
 def _snake_h_root(k: int):
     """The k-th root u_k = m - e of tan u = 2u, m = (k + 1/2) pi, at mpmath's precision: e from
     cot e = 2(m - e), which stays well conditioned for large k."""
@@ -330,7 +334,7 @@ def test_snake_parameter_derivative_next_to_its_zeros_at_every_magnitude(dtype, 
     # float64; the first, 1.17, is fitted): the floats next to the k-th zero for k from 0 past
     # where the table (4,096) and the series (|u| = 2^21, 2^50) end, both signs, and dense
     # spreads around the first four.
-    roots = [_smooth._SNAKE_FIRST_ROOT, *(float(r) for r in _snake_h_roots(top))]
+    roots = [SNAKE_FIRST_ROOT, *(float(r) for r in _snake_h_roots(top))]
     near = _with_neighbours([side * r for r in roots for side in (1.0, -1.0)], dtype)
     spread = np.concatenate([np.linspace(r - 1e-3, r + 1e-3, 401) for r in roots[:4]])
     points = np.unique(np.concatenate([near, spread]).astype(dtype).astype(np.float64))
@@ -348,7 +352,7 @@ def test_snake_parameter_derivative_takes_the_rounding_of_ax_in(a, dtype):
     # df/da at the exact product ax.
     limit = _smooth._SNAKE_LIMIT[dtype]
     mp = _accuracy._mp()
-    zeros = [float(_smooth._SNAKE_FIRST_ROOT), *(float(r) for r in _snake_h_roots(limit / 4.0))]
+    zeros = [SNAKE_FIRST_ROOT, *(float(r) for r in _snake_h_roots(limit / 4.0))]
     zeros += [float(j * mp.pi) for j in np.unique(np.round(np.geomspace(1.0, limit / 4.0, 60)))]
     with jax.enable_x64(dtype == "float64"):
         a_ = jnp.asarray(a, dtype)
