@@ -13,9 +13,9 @@ import time
 
 import jax
 
-from actfn._core import REQUIRED
 from actfn._registry import names, spec
 from actfn._verify import Report, verify
+from actfn._wiring import REQUIRED
 
 
 def variants(name: str) -> list[dict]:

@@ -29,9 +29,9 @@ try:  # mpmath is a test dependency: the harness needs it, the library does not.
 except ImportError:  # pragma: no cover
     mpmath = None
 
-from actfn._core import compute_dtype
-from actfn._rectifiers import SELU_ALPHA_DIGITS, SELU_SCALE_DIGITS
+from actfn._activations.rectifiers import SELU_ALPHA_DIGITS, SELU_SCALE_DIGITS
 from actfn._registry import spec
+from actfn._wiring import compute_dtype
 
 DIGITS = 50
 DTYPES = ("float16", "bfloat16", "float32", "float64")

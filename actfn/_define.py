@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import CustomVJPPrimal, SymbolicZero
 
-from actfn._core import REQUIRED, TWINS, Kink, Param, elementwise
+from actfn._wiring import REQUIRED, TWINS, Kink, Param, elementwise
 
 
 def define(

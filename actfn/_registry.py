@@ -10,7 +10,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from actfn._core import ALIASES, REGISTRY, Spec, add
+from actfn._wiring import ALIASES, REGISTRY, Spec, add
 
 
 def names() -> list[str]:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import actfn
-from actfn import _accuracy, _smooth
+from actfn import _accuracy, _numerics
+from actfn._numerics import elementary, exact
 
 NAMES = (*_accuracy.ORACLE_NAMES, "gelu_tanh")
 DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -206,7 +207,7 @@ def test_values_on_a_dense_grid(name, dtype, lowest, highest, bound):
 # forms) and mish's.  A polynomial in x - x0 takes over within 0.4 of x0 (230, 73, 109 and
 # 26 ulp before, on a 1,500-point grid); the grid here also holds the floats next to x0.
 ROOTS = {
-    name: float(_smooth._DERIVATIVE_ROOTS[name][0])
+    name: float(_numerics.roots.DERIVATIVE_ROOTS[name][0])
     for name in ("silu", "gelu", "gelu_tanh", "mish")
 }
 
@@ -269,7 +270,7 @@ def _top_binade_floats_next_to_snake_zeros(dtype) -> list[float]:
         fractions.Fraction(int(man)) * fractions.Fraction(2) ** int(exp)
     )
     g -= math.floor(g)
-    denominators = _smooth.continued_fraction_denominators(g, 2**bits)
+    denominators = _numerics.periodic.continued_fraction_denominators(g, 2**bits)
 
     def miss(m, target):  # frac(m g) - target, in [-1/2, 1/2)
         return (m * g - target + fractions.Fraction(1, 2)) % 1 - fractions.Fraction(1, 2)
@@ -301,7 +302,7 @@ def test_snake_derivative_next_to_its_zeros_where_2x_overflows(dtype):
     r = _accuracy.measure("snake", dtype, points, against_jax_nn=False)
     assert r.deriv_max_ulp <= 8.0, f"{r.deriv_max_ulp} ulp at x = {r.worst_deriv_x}"
     # The constants: P a float of the top binade, 2P = 2 pi k + O to the last digit of O.
-    top, offset = _smooth._SNAKE_TOP[dtype]
+    top, offset = _numerics.periodic.SNAKE_TOP[dtype]
     assert float(np.asarray(top, dtype)) == top and np.finfo(dtype).max / 2 < top
     mp = _accuracy._mp()
     with mp.workdps(400):
@@ -310,7 +311,7 @@ def test_snake_derivative_next_to_its_zeros_where_2x_overflows(dtype):
 
 
 # snake's df/da's first zero (fitted; `_snake_h_root` gives the later ones).
-SNAKE_FIRST_ROOT = float(_smooth._DERIVATIVE_ROOTS["snake_a"][0])
+SNAKE_FIRST_ROOT = float(_numerics.roots.DERIVATIVE_ROOTS["snake_a"][0])
 
 
 def _snake_h_root(k: int):
@@ -350,7 +351,7 @@ def test_snake_parameter_derivative_takes_the_rounding_of_ax_in(a, dtype):
     # |x| <= 20, 3e7 and 3e8 in float64 and float32 for |x| <= 15,000).  The floats x next to
     # z / a for the zeros z of both, up to |ax| = 2^21 (float32) and 2^50 (float64), against
     # df/da at the exact product ax.
-    limit = _smooth._SNAKE_LIMIT[dtype]
+    limit = _numerics.periodic.SNAKE_LIMIT[dtype]
     mp = _accuracy._mp()
     zeros = [SNAKE_FIRST_ROOT, *(float(r) for r in _snake_h_roots(limit / 4.0))]
     zeros += [float(j * mp.pi) for j in np.unique(np.round(np.geomspace(1.0, limit / 4.0, 60)))]
@@ -386,7 +387,7 @@ def test_snake_roots_table_against_the_oracle():
     # 2^-70 in float32 (three words from float64's), at every 61st k and the last.
     mp = _accuracy._mp()
     for dtype, bound in (("float64", 2.0**-104), ("float32", 2.0**-70)):
-        words = _smooth._SNAKE_ROOTS[dtype]
+        words = _numerics.periodic.SNAKE_ROOTS[dtype]
         for k in [*range(1, words[0].size + 1, 61), words[0].size]:
             root = _snake_h_root(k)
             assert mp.pi * k < root < (k + mp.mpf(1) / 2) * mp.pi, k  # the k-th
@@ -397,7 +398,7 @@ def test_snake_roots_table_against_the_oracle():
 def test_the_snake_roots_table_is_what_its_tool_writes():
     # The data file is tools/build_snake_roots_table.py's output, to the bit (sampled).
     tool = _tool("build_snake_roots_table")
-    hi, lo = _smooth._SNAKE_ROOTS["float64"]
+    hi, lo = _numerics.periodic.SNAKE_ROOTS["float64"]
     assert tool.COUNT == hi.size
     with tool.mp.workdps(40):
         for k in [1, 2, 3, 100, 1001, 2999, hi.size]:
@@ -409,7 +410,7 @@ def test_snake_series_beyond_the_table():
     # against the exact root at k = 4,097, 10^4 and 10^6, where w^9's term is below 2^-108 of e.
     mp = _accuracy._mp()
     coefficients = (mp.mpf(5) / 3, mp.mpf(83) / 15, mp.mpf(2407) / 105)
-    assert tuple(float(c) for c in coefficients) == _smooth._SNAKE_SERIES
+    assert tuple(float(c) for c in coefficients) == _numerics.periodic.SNAKE_SERIES
     with mp.workdps(80):
         for k in (4097, 10**4, 10**6):
             m = (k + mp.mpf(1) / 2) * mp.pi
@@ -444,7 +445,7 @@ def test_gelu_tanh_table_entries_against_the_oracle():
     # float32; float64's z(g), up to 142, costs 2^-43) at every 7th grid point.  Where
     # sigmoid(-z(g)) 2^64 is below 2^-72, x sigmoid(-z) and f' are below float32's normal
     # range (and further on lo is subnormal): not checked there.
-    hi, lo = _smooth._GELU_TANH_TABLE
+    hi, lo = _numerics.gelu_tanh.GELU_TANH_TABLE
     mp = _accuracy._mp()
     c1 = 2 * mp.sqrt(2 / mp.pi)
     for k in range(0, hi.size, 7):
@@ -462,7 +463,7 @@ def test_gelu_table_entries_against_the_oracle(dtype, bound):
     # gelu's tables: Phi(-g) scaled as hi + lo to 2^-44 (float32, from float64's erfc) and
     # 2^-104 (float64, data from mpmath), and the hazard phi(g) / Phi(-g) to the dtype's
     # rounding, at every 7th grid point and the last.
-    table = _smooth._GAUSSIAN_TAIL_TABLE[dtype]
+    table = _numerics.gaussian.GAUSSIAN_TAIL_TABLE[dtype]
     eps = float(np.finfo(dtype).eps)
     mp = _accuracy._mp()
     for k in [*range(0, table.hi.size, 7), table.hi.size - 1]:
@@ -478,7 +479,7 @@ def test_gelu_table_entries_against_the_oracle(dtype, bound):
 def test_the_float64_table_is_what_its_tool_writes():
     # The data file is tools/build_gaussian_tail_table.py's output, to the bit (sampled).
     tool = _tool("build_gaussian_tail_table")
-    table = _smooth._GAUSSIAN_TAIL_TABLE["float64"]
+    table = _numerics.gaussian.GAUSSIAN_TAIL_TABLE["float64"]
     assert (tool.TOP, tool.SCALE) == (table.top, table.scale)
     with tool.mp.workdps(40):
         for k in [0, 1, 2, 500, 1793, 3001, table.hi.size - 1]:
@@ -519,7 +520,7 @@ def test_sixteen_bit_inputs_take_the_cheaper_float32_path_and_stay_correctly_rou
     ulp = np.exp2(np.floor(np.log2(np.maximum(np.abs(truth), tiny))) - jnp.finfo(dtype).nmant)
     error = np.where((np.abs(truth) < tiny) & (np.abs(got) <= tiny), 0.0, np.abs(got - truth) / ulp)
     assert error.max() <= 0.501, f"{error.max()} ulp at x = {xd[np.argmax(error)]}"
-    assert not actfn._core.narrow_input()  # the flag lives only while tracing
+    assert not _numerics.policy.narrow_input()  # the flag lives only while tracing
     # And the path is the cheap one: XLA's tanh, no table, where float32 inputs take ours.
     sixteen, thirty_two = (str(jax.make_jaxpr(fn)(v)) for v in (x[:4], np.float32(x[:4])))
     if name == "tanh":
@@ -540,7 +541,7 @@ def test_the_fitting_scripts_reproduce_the_constants_in_the_code():
     # The pasted constants are what tools/ prints (the scripts are how to refit them).
     roots = _tool("fit_derivative_roots")
     for name, (h, guess) in roots.DERIVATIVES.items():
-        stored_root, p32, p64 = _smooth._DERIVATIVE_ROOTS[name]
+        stored_root, p32, p64 = _numerics.roots.DERIVATIVE_ROOTS[name]
         for stored, eps in zip((p32, p64), (roots.EPS["float32"], roots.EPS["float64"])):
             root, coefficients, _ = roots.fit(h, guess, eps)
             # The stored root's 40 digits, which hi + lo needs, not just its nearest double.
@@ -548,7 +549,7 @@ def test_the_fitting_scripts_reproduce_the_constants_in_the_code():
             np.testing.assert_allclose(coefficients, stored, rtol=1e-13)
     tail = _tool("fit_gaussian_tail")
     for kind in ("float32", "float64"):
-        top, p, q = _smooth._TAIL_FITS[kind]
+        top, p, q = _numerics.gaussian.TAIL_FITS[kind]
         assert top == tail.FITS[kind][0]
         fitted_p, fitted_q, _ = tail.fit_for(kind)
         np.testing.assert_allclose([float(c) for c in fitted_p], p, rtol=1e-13)
@@ -571,9 +572,9 @@ def test_exact_products_and_sums_are_exact(dtype):
     )
     a, b = a.astype(dtype), b.astype(dtype)
     with jax.enable_x64(dtype == "float64"):
-        p, pe = jax.jit(actfn._core.two_product)(jnp.asarray(a), jnp.asarray(b))
-        s, se = jax.jit(actfn._core.two_sum)(jnp.asarray(a), jnp.asarray(b))
-        hi, lo = jax.jit(actfn._core.split)(jnp.asarray(a))
+        p, pe = jax.jit(exact.two_product)(jnp.asarray(a), jnp.asarray(b))
+        s, se = jax.jit(exact.two_sum)(jnp.asarray(a), jnp.asarray(b))
+        hi, lo = jax.jit(exact.split)(jnp.asarray(a))
     half = 12 if dtype == "float32" else 27
     for i in range(n):
         fa, fb = Fraction(float(a[i])), Fraction(float(b[i]))
@@ -593,13 +594,13 @@ def test_sums_with_a_constant_stay_exact_under_xla():
     b = np.random.default_rng(1).uniform(-3.0, 3.0, 200) * np.logspace(-6, 0, 200)
     with jax.enable_x64(True):
         for f in (
-            lambda v: actfn._core.two_sum(1.5957691216057308, v),
-            lambda v: actfn._core.two_sum(v, 1.5957691216057308),
+            lambda v: exact.two_sum(1.5957691216057308, v),
+            lambda v: exact.two_sum(v, 1.5957691216057308),
         ):
             s, e = jax.jit(f)(jnp.asarray(b))
-            exact = [Fraction(float(v)) + Fraction(1.5957691216057308) for v in b]
+            truth = [Fraction(float(v)) + Fraction(1.5957691216057308) for v in b]
             got = [Fraction(float(x)) + Fraction(float(y)) for x, y in zip(s, e)]
-            assert got == exact
+            assert got == truth
             assert np.count_nonzero(np.asarray(e)) > 40  # the error terms are there
 
 
@@ -614,16 +615,14 @@ def test_a_product_into_a_compensated_sum_stays_rounded_under_xla(dtype):
     c1, c3 = 1.5957691216057308, 0.07135481627260025
     x = np.linspace(-3.0, -1.0, 1001).astype(dtype)
     with jax.enable_x64(True):
-        s, e = jax.jit(lambda v: actfn._core.two_sum(actfn._core.rounded(c3 * (v * v)), c1))(
-            jnp.asarray(x)
-        )
+        s, e = jax.jit(lambda v: exact.two_sum(exact.rounded(c3 * (v * v)), c1))(jnp.asarray(x))
     c1, c3 = (float(np.asarray(c, dtype)) for c in (c1, c3))
     x2 = (x * x).astype(dtype)
     product = (np.asarray(c3, dtype) * x2).astype(dtype)  # each rounded, as NumPy does
-    exact = [Fraction(float(p)) + Fraction(c1) for p in product]
+    truth = [Fraction(float(p)) + Fraction(c1) for p in product]
     got = [Fraction(float(a)) + Fraction(float(b)) for a, b in zip(np.asarray(s), np.asarray(e))]
-    assert got == exact
-    assert np.array_equal(np.isnan(actfn._core.rounded(jnp.asarray([np.nan, 1.0]))), [True, False])
+    assert got == truth
+    assert np.array_equal(np.isnan(exact.rounded(jnp.asarray([np.nan, 1.0]))), [True, False])
 
 
 def test_float64_exp_as_hi_plus_lo_against_the_oracle():
@@ -632,8 +631,8 @@ def test_float64_exp_as_hi_plus_lo_against_the_oracle():
     mp = _accuracy._mp()
     x = np.concatenate([np.linspace(-650.0, 708.0, 1501), np.linspace(-2.0, 2.0, 501)])
     with jax.enable_x64(True):
-        hi, lo = jax.jit(actfn._core.exp_parts)(jnp.asarray(x))
-        plain = jax.jit(actfn._core.exp)(jnp.asarray([-745.0, -710.0, 709.5, 710.0, -np.inf]))
+        hi, lo = jax.jit(elementary.exp_parts)(jnp.asarray(x))
+        plain = jax.jit(elementary.exp)(jnp.asarray([-745.0, -710.0, 709.5, 710.0, -np.inf]))
     for v, h, rest in zip(x, np.asarray(hi), np.asarray(lo)):
         true = mp.exp(mp.mpf(v))
         ulp = mp.mpf(2) ** (int(mp.floor(mp.log(true, 2))) - 52)

@@ -2,7 +2,7 @@
 
 Each property is its own test, read from one `actfn.verify` run per activation and dtype; the
 oracles (float64 jax.grad of the plain reference, Richardson finite differences of the function
-itself, and the exact kink values) are described in `actfn/_verify.py`.
+itself, and the exact kink values) are described in `actfn/_verify/__init__.py`.
 """
 
 import functools

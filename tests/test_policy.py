@@ -7,13 +7,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import all_variants, bound, variant_id
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import actfn
 from actfn.__main__ import variants
-from actfn._core import compute_dtype
+from actfn._wiring import compute_dtype
 
 NAMES = actfn.names()
 

@@ -327,7 +327,7 @@ def test_rrelu_with_a_key_draws_slopes_in_range_and_differentiates_through_them(
 
 
 def test_selu_constants_have_full_precision():
-    from actfn._rectifiers import SELU_ALPHA, SELU_SCALE
+    from actfn._activations.rectifiers import SELU_ALPHA, SELU_SCALE
 
     assert SELU_ALPHA == float("1.6732632423543772848170429916717")
     assert SELU_SCALE == float("1.0507009873554804934193349852946")

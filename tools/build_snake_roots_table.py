@@ -2,13 +2,13 @@
 
     python tools/build_snake_roots_table.py
 
-writes actfn/_snake_roots.npy: the roots u_k of tan u = 2u in (k pi, (k + 1/2) pi), k = 1 ..
-COUNT, as hi + lo (two float64s, together to about 2^-106 of the root), from mpmath at 40
-digits.  df/da = sin(u) (2u cos u - sin u) / a^2 (u = ax) is 0 there, and its terms cancel next
-to each root: snake computes it from d = u - u_k, which needs u_k to twice the dtype's
-precision.  The roots have no closed form, and the series in 1 / ((2k + 1) pi) that snake uses
-beyond the table converges too slowly for small k, so they are data, like gelu's float64 table.
-tests/test_accuracy.py checks entries against mpmath.
+writes actfn/_numerics/snake_roots.npy (read by actfn/_numerics/periodic.py): the roots u_k of
+tan u = 2u in (k pi, (k + 1/2) pi), k = 1 .. COUNT, as hi + lo (two float64s, together to about
+2^-106 of the root), from mpmath at 40 digits. df/da = sin(u) (2u cos u - sin u) / a^2 (u = ax)
+is 0 there, and its terms cancel next to each root: snake computes it from d = u - u_k, which
+needs u_k to twice the dtype's precision. The roots have no closed form, and the series in 1 /
+((2k + 1) pi) that snake uses beyond the table converges too slowly for small k, so they are
+data, like gelu's float64 table. tests/test_accuracy.py checks entries against mpmath.
 """
 
 import pathlib
@@ -17,7 +17,7 @@ import mpmath as mp
 import numpy as np
 
 COUNT = 4096
-OUT = pathlib.Path(__file__).resolve().parent.parent / "actfn" / "_snake_roots.npy"
+OUT = pathlib.Path(__file__).resolve().parent.parent / "actfn" / "_numerics" / "snake_roots.npy"
 
 
 def entry(k: int) -> tuple[float, float]:

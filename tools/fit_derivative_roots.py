@@ -2,13 +2,13 @@
 
     python tools/fit_derivative_roots.py
 
-prints the roots and coefficients pasted into actfn/_smooth.py.  Next to a simple zero x0 of
-f', the general formula for f' is a sum of terms of order 1 that cancel, so its absolute error
-of a few eps is a huge relative one (silu: 230 ulp on a 1,500-point grid, without bound on
-every float).  There f'(x) = d P(d) with d = x - x0, x0 carried as hi + lo so that d is exact
-but for one rounding, and P(d) = f'(x0 + d) / d is smooth and far from 0: its Chebyshev fit on
-[-radius, radius] (mpmath.chebyfit, 60 digits) keeps f' within a few ulps of the truth.  The
-degree is the lowest whose relative error is below an eighth of the dtype's eps.
+prints the roots and coefficients pasted into actfn/_numerics/roots.py (DERIVATIVE_ROOTS). Next
+to a simple zero x0 of f', the general formula for f' is a sum of terms of order 1 that cancel,
+so its absolute error of a few eps is a huge relative one (silu: 230 ulp on a 1,500-point grid,
+without bound on every float). There f'(x) = d P(d) with d = x - x0, x0 carried as hi + lo so
+that d is exact but for one rounding, and P(d) = f'(x0 + d) / d is smooth and far from 0: its
+Chebyshev fit on [-radius, radius] (mpmath.chebyfit, 60 digits) keeps f' within a few ulps of
+the truth. The degree is the lowest whose relative error is below an eighth of the dtype's eps.
 """
 
 import mpmath as mp

@@ -2,7 +2,7 @@
 
     python tools/fit_gaussian_tail.py
 
-prints the coefficients pasted into actfn/_smooth.py (_TAIL_FITS).  The scaled Mills ratio
+prints the coefficients pasted into actfn/_numerics/gaussian.py (TAIL_FITS).  The scaled Mills ratio
 R(t) = Phi(-t) exp(t^2 / 2), with Phi the normal CDF, is smooth, positive and ~ 1 / (t sqrt(2 pi))
 for large t, so that Phi(-t) = exp(-t^2 / 2) R(t) keeps full relative accuracy once
 exp(-t^2 / 2) is computed from an exact argument.  gelu writes R = K / (t + T(t)), where K is

@@ -5,16 +5,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from actfn._core import along_axis, check_axis, times_gate
-from actfn._smooth import (
-    gelu_exact,
-    gelu_exact_derivative,
-    sigmoid_pair,
-    silu_derivative,
-    silu_value,
-)
-
-GLOROT = "glorot_uniform"
+from actfn._numerics.elementary import times_gate
+from actfn._numerics.gaussian import gelu_exact, gelu_exact_derivative
+from actfn._numerics.logistic import sigmoid_pair, silu_derivative, silu_value
+from actfn._wiring import GLOROT, along_axis, check_axis
 
 
 def _check_halves(name, x, params, options, aux):

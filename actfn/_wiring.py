@@ -17,14 +17,11 @@ Dtype policy (one for every activation):
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import functools
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import jax
@@ -32,9 +29,18 @@ import jax.numpy as jnp
 import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
+from actfn._numerics.policy import LOW_PRECISION, tracing_for
+
 REQUIRED = inspect.Parameter.empty
-_LOW_PRECISION = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+
+
 ACCEPTED_DTYPES = "float16, bfloat16, float32, float64 (integers and booleans are promoted)"
+
+
+HE = "he_normal"
+GLOROT = "glorot_uniform"
+POSITIVE = {"valid": lambda v: v > 0, "valid_text": "> 0"}
+NON_NEGATIVE = {"valid": lambda v: v >= 0, "valid_text": ">= 0"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,229 +109,10 @@ class Spec:
         return {p.name: p.default for p in self.params}
 
 
-def times_gate(x, gate):
-    """x * gate with the limit 0 where an infinite x meets a gate that is exactly 0.
-
-    silu, gelu, mish and the gated units at x = -inf are -inf * 0 = NaN as written; their
-    limit is 0.  NaN still propagates (only an infinite x is special-cased).
-    """
-    return jnp.where(jnp.isinf(x) & (gate == 0), 0.0, x * gate)
-
-
-def expm1(x):
-    """exp(x) - 1 within 1.7 ulp in float32 and 0.75 in float64 (XLA's expm1: 3.8 and 3), and
-    about twice as fast on CPU.
-
-    For |x| < log 2 its Taylor series, x + (x^2 / 2)(1 + x/3 (1 + x/4 (...))): the inner sums
-    are near 1 and the correction to x is at most 0.4 of it, so their roundings are damped
-    (10 terms reach float32's eps at |x| = log 2, 17 float64's).  Beyond, exp(x) - 1 subtracts
-    exactly (Sterbenz) or leaves a |result| >= 1/2; in float64 from `exp_parts`, rounded once.
-    """
-    terms = 17 if x.dtype == jnp.float64 else 10
-    small = jnp.abs(x) < math.log(2.0)
-    xs = jnp.where(small, x, 0.0)  # the series only sees small arguments
-    acc = jnp.ones_like(x)
-    for n in range(terms, 2, -1):
-        acc = 1.0 + acc * xs / float(n)
-    # x itself where it is 0 (or flushed): the sum would turn -0 into +0, and 1 / expm1 needs it.
-    series = jnp.where(xs == 0.0, xs, xs + (xs * xs * 0.5) * acc)
-    beyond = jnp.exp(x) - 1.0
-    if x.dtype == jnp.float64:
-        # exp(x) as hi + lo, and hi - 1 as a sum and its error (Knuth): one rounding in all.
-        hi, lo = exp_parts(x)
-        s, error = two_sum(hi, -1.0)
-        beyond = s + (error + lo)
-    return jnp.where(small, series, beyond)
-
-
-def split(a):
-    """a as hi + lo, exactly, each with about half of the significand's bits (Dekker's split).
-
-    Products of halves are then exact, which is how `two_product` works without an FMA.  hi is
-    a with the low bits of its significand masked off (12 of float32's 24 bits, 26 of
-    float64's 53), not Veltkamp's a * 4097 - (a * 4097 - a): a compiler that contracts a
-    multiply and a subtraction into an FMA (XLA's GPU backend may) would turn Veltkamp's hi
-    into a number with too many bits, and its products would round.  The mask also cannot
-    overflow, and it is two instructions instead of four.  (In float64 lo has up to 27 bits,
-    so lo * lo may round: by 2^-106 of the product, far below anything kept.)
-    """
-    if isinstance(a, np.ndarray):
-        bits = np.uint64 if a.dtype == np.float64 else np.uint32
-        mask = _SPLIT_MASK[a.dtype == np.float64]
-        hi = (a.view(bits) & bits(mask)).view(a.dtype)
-        return hi, a - hi
-    bits = jnp.uint64 if a.dtype == jnp.float64 else jnp.uint32
-    mask = _SPLIT_MASK[a.dtype == jnp.float64]
-    hi = jax.lax.bitcast_convert_type(
-        jax.lax.bitcast_convert_type(a, bits) & jnp.asarray(mask, bits), a.dtype
-    )
-    return hi, a - hi
-
-
-# Sign, exponent and the top 11 (float32) or 25 (float64) stored significand bits.
-_SPLIT_MASK = {False: 0xFFFFF000, True: 0xFFFFFFFFF8000000}
-
-
-def dtype_kind(x) -> str:
-    """The key of the per-dtype constants: "float64", or "float32" (which the 16-bit dtypes
-    compute in)."""
-    return "float64" if x.dtype == jnp.float64 else "float32"
-
-
-def split_constant(value: Decimal, dtype) -> tuple[float, float, tuple[float, float]]:
-    """value as hi + lo, each representable in dtype (hi + lo carries twice its precision),
-    and hi's halves (`split`) for `two_product`."""
-    hi = np.asarray(float(value), dtype)
-    lo = float(np.asarray(float(value - Decimal(float(hi))), dtype))
-    halves = tuple(float(h) for h in split(hi))
-    return float(hi), lo, halves
-
-
-def two_product(a, b, a_halves=None):
-    """a * b as p + e with p the rounded product and e its rounding error, exactly (Dekker).
-
-    `a_halves` is `split(a)` when it is known already (a constant split once in NumPy).
-    """
-    p = a * b
-    ah, al = split(a) if a_halves is None else a_halves
-    bh, bl = split(b)
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def rounded(p):
-    """The product p as rounded, for a compensated sum to take as an operand.
-
-    XLA's CPU compiler contracts a product and the sum it feeds into one FMA, and may do so for
-    one use of the sum and not another: two_sum(c3 x^2, c1) then returned a hi from the exact
-    product and a lo for the rounded one (gelu's tanh form, float64: 17 ulp).  A select on
-    p != p (NaN stays NaN) stands between the product and the sum.
-    """
-    return jnp.where(p != p, jnp.nan, p)
-
-
-def two_sum(a, b):
-    """a + b as s + e with s the rounded sum and e its rounding error, exactly (Knuth).
-
-    A constant a would let XLA fold (c + b) - c into b and e into 0: a Python float a is made
-    opaque first.  An operand that is a product takes `rounded` at the call site (XLA's CPU
-    compiler may fuse it into the sum for s and not for e); the guard is not built in, as most
-    operands are sums or exact products, for which it would be a select for nothing.
-    """
-    if isinstance(a, float):
-        a = opaque(a, jnp.result_type(b))
-    s = a + b
-    v = s - a
-    return s, (a - (s - v)) + (b - v)
-
-
-_NARROW = contextvars.ContextVar("actfn_narrow_input", default=False)
-
-
-def narrow_input() -> bool:
-    """True while an activation is traced for a float16 or bfloat16 input.
-
-    Such inputs are computed in float32 and rounded once to 8 or 11 bits, so a float32 formula
-    a few ulp off is already correctly rounded after it: the extra-precision float32 paths
-    (our tanh, gelu's double-word tanh form) may take XLA's cheaper arithmetic instead.
-    """
-    return _NARROW.get()
-
-
-@contextlib.contextmanager
-def _tracing_for(dtype):
-    token = _NARROW.set(jnp.dtype(dtype) in _LOW_PRECISION)
-    try:
-        yield
-    finally:
-        _NARROW.reset(token)
-
-
-def log1p(u):
-    """log(1 + u) for -1/2 <= u <= 1: within 1.5 ulp in float32 and 1 in float64, and on CPU
-    about twice as fast as XLA's (whose float64 log1p is 120 ulp off near -0.41).
-
-    log1p(u) = 2 atanh(z), z = u / (2 + u) in [-1/3, 1/3]: the odd series t (1 + z^2/3 +
-    z^4/5 + ...) with t = 2z = 2u / (2 + u).  t carries its rounding error as t_lo, from the
-    remainder 2u - t (2 + u) = 2 (u - t) - t u: u - t is exact (t is within a factor of 2 of
-    u), t u is exact as p + p_lo (Dekker), and 2 (u - t) - p is exact (the two are equal but
-    for the remainder).  So only the final sum rounds in full.  (The remainder was once
-    2u - t d - t d_lo with d_lo = u - ((2 + u) - 2), Fast2Sum's error of d = 2 + u: XLA folds
-    the two constants of (u + 2) - 2 and d_lo came out 0, which cost float64 1.4 ulp.)
-    """
-    d = 2.0 + u
-    # One division, its result used twice: with two, XLA's CPU backend splits the loop (44
-    # bytes moved per element in softplus's forward+backward instead of 20).
-    inverse = 1.0 / d
-    t = (2.0 * u) * inverse
-    p, p_lo = two_product(t, u)
-    t_lo = ((2.0 * (u - t) - p) - p_lo) * inverse
-    z2 = 0.25 * (t * t)
-    acc = jnp.zeros_like(u)
-    for k in range(16 if u.dtype == jnp.float64 else 8, 0, -1):  # (1/9)^k / (2k + 1) < eps
-        acc = acc * z2 + 1.0 / (2 * k + 1)
-    return t + (t_lo + t * (z2 * acc))
-
-
-# ln 2 as hi + lo with hi's low 11 bits 0, so that k hi is exact for |k| < 2^11 (Cody and Waite).
-_LN2_HI = 0.6931471805598903
-_LN2_LO = 5.497923018708371e-14
-# exp(r) = 1 + r + r^2 (1/2 + r/6 + ...) for |r| <= ln(2) / 2: to r^13 (the next term is 4e-18).
-_EXP_SERIES = tuple(1.0 / math.factorial(n) for n in range(2, 14))
-
-
-def opaque(value: float, dtype) -> jax.Array:
-    """The constant `value` as a scalar XLA cannot see through while it simplifies: it folds
-    the constants of (1 + r) - 1 into r - r = 0, which erases a compensated sum's error term
-    (log1p lost it that way once)."""
-    return jax.lax.optimization_barrier(jnp.asarray(value, dtype))
-
-
-# Where the reduction's 2^k (k = x / ln 2 rounded) is a normal float64.
-EXP_PARTS_RANGE = (-708.39, 709.43)
-
-
-def exp_parts(x):
-    """exp(x) as hi + lo (float64), together within 0.15 ulp of exp(x) in EXP_PARTS_RANGE;
-    beyond it, where the result is below the normal range or next to overflow, XLA's exp and 0.
-
-    XLA's float64 exp is up to 1.45 ulp off, and whatever follows it adds its own roundings:
-    log1mexp 2.5 ulp and sigmoid 2 near x = 1 and in the left tail.  Here x = k ln 2 + r with
-    r = (x - k ln2_hi) - k ln2_lo as hi + lo (the first difference exact); exp(r) = (1 + r) +
-    (r_lo + r^2 P(r) + r r_lo), whose small second part carries the series' roundings damped,
-    and 1 + r is exact as a sum and its error.  2^k is exact.
-    """
-    low, high = EXP_PARTS_RANGE
-    inside = (x >= low) & (x <= high)
-    xs = jnp.where(inside, x, 0.0)
-    k = jnp.round(xs * (1.0 / math.log(2.0)))
-    # r + r_lo = (x - k ln2_hi) - k ln2_lo with r_lo below half an ulp of r (k ln2_lo itself
-    # reaches 2^-34: its products with r would not be negligible).
-    r, r_lo = two_sum(xs - k * _LN2_HI, -(k * _LN2_LO))
-    tail = r_lo + (r * r * horner(_EXP_SERIES, r) + r * r_lo)
-    one, one_lo = two_sum(1.0, r)
-    hi, lo = two_sum(one, one_lo + tail)
-    scale = jax.lax.bitcast_convert_type((k.astype(jnp.int64) + 1023) << 52, jnp.float64)
-    return jnp.where(inside, hi * scale, jnp.exp(x)), jnp.where(inside, lo * scale, 0.0)
-
-
-def exp(x):
-    """exp(x): XLA's in float32 (within 0.92 ulp), and in float64 `exp_parts`' hi, within 0.61
-    ulp where XLA's is 1.45 off (and 1 next to the smallest normal)."""
-    return exp_parts(x)[0] if x.dtype == jnp.float64 else jnp.exp(x)
-
-
-def horner(coefficients, t):
-    """The polynomial with `coefficients` (ascending powers) at t, by Horner's rule."""
-    acc = coefficients[-1]
-    for c in reversed(coefficients[:-1]):
-        acc = acc * t + c
-    return acc
-
-
 def compute_dtype(dtype) -> jnp.dtype:
     """The dtype an activation computes in: float32 for the 16-bit floats, else the dtype."""
     dtype = jnp.dtype(dtype)
-    return jnp.dtype(jnp.float32) if dtype in _LOW_PRECISION else dtype
+    return jnp.dtype(jnp.float32) if dtype in LOW_PRECISION else dtype
 
 
 def as_input(x, name: str) -> jax.Array:
@@ -443,7 +230,7 @@ def _wire(
 
     def run_forward(options, x, params, aux):
         c = working(x.dtype)
-        with _tracing_for(x.dtype):
+        with tracing_for(x.dtype):
             y = forward(
                 x.astype(c), tuple(jnp.asarray(p).astype(c) for p in params), aux, **dict(options)
             )
@@ -478,7 +265,7 @@ def _wire(
             # pass's (the same erfc(x) in both, say): merged, the shared intermediate would be
             # kept alive from forward to backward, an extra array per layer in training.
             saved = jax.lax.optimization_barrier(saved).astype(c)
-        with _tracing_for(g.dtype):
+        with tracing_for(g.dtype):
             dx, *dparams = rule(
                 saved,
                 tuple(jnp.asarray(p).astype(c) for p in params),
@@ -784,7 +571,11 @@ def along_axis(
 
 
 REGISTRY: dict[str, Spec] = {}
+
+
 ALIASES: dict[str, str] = {}
+
+
 # Each activation's forward-mode twin (see `forward_twin`), by function.
 TWINS: dict[Callable, Callable] = {}
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from actfn._core import along_axis, check_axis
-
-GLOROT = "glorot_uniform"
+from actfn._wiring import GLOROT, along_axis, check_axis
 
 
 def _check_where(name, x, params, options, aux):

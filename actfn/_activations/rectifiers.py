@@ -8,20 +8,10 @@ from decimal import Decimal
 import jax
 import jax.numpy as jnp
 
-from actfn._core import (
-    Kink,
-    Param,
-    dtype_kind,
-    elementwise,
-    expm1,
-    log1p,
-    split_constant,
-    times_gate,
-)
-
-HE = "he_normal"
-_POSITIVE = {"valid": lambda v: v > 0, "valid_text": "> 0"}
-_NON_NEGATIVE = {"valid": lambda v: v >= 0, "valid_text": ">= 0"}
+from actfn._numerics.elementary import expm1, log1p, times_gate
+from actfn._numerics.exact import split_constant
+from actfn._numerics.policy import dtype_kind
+from actfn._wiring import GLOROT, HE, NON_NEGATIVE, POSITIVE, Kink, Param, elementwise
 
 
 def min_magnitude(a, b):
@@ -29,7 +19,6 @@ def min_magnitude(a, b):
     return jnp.where(jnp.abs(a) <= jnp.abs(b), a, b)
 
 
-# ---------------------------------------------------------------------------------------------
 def _relu_forward(x, negative_slope, max_value, threshold):
     # A zero slope times -inf would be NaN; the limit is 0.
     below = times_gate(x - threshold, negative_slope)
@@ -76,7 +65,7 @@ relu = elementwise(
     saves="x",
     params=(
         Param("negative_slope", 0.0),
-        Param("max_value", None, none=math.inf, **_NON_NEGATIVE),
+        Param("max_value", None, none=math.inf, **NON_NEGATIVE),
         Param("threshold", 0.0),
     ),
     param_aliases={"alpha": "negative_slope"},
@@ -120,7 +109,6 @@ relu = elementwise(
 )
 
 
-# ---------------------------------------------------------------------------------------------
 def _leaky_forward(x, negative_slope):
     return jnp.where(x >= 0, x, negative_slope * x)
 
@@ -165,6 +153,7 @@ leaky_relu = elementwise(
     args="    negative_slope: slope for x < 0 (a number or a learnable array).\n",
 )
 
+
 prelu = elementwise(
     name="prelu",
     summary="Parametric rectified linear unit: a leaky relu whose slope is learned.",
@@ -190,7 +179,6 @@ prelu = elementwise(
 )
 
 
-# ---------------------------------------------------------------------------------------------
 def _rrelu_check(name, x, params, options, aux):
     lower, upper = params["lower"], params["upper"]
     if isinstance(lower, float) and isinstance(upper, float) and lower > upper:
@@ -257,7 +245,6 @@ rrelu = elementwise(
 )
 
 
-# ---------------------------------------------------------------------------------------------
 relu6 = elementwise(
     name="relu6",
     summary="Rectified linear unit capped at 6.",
@@ -286,7 +273,6 @@ relu6 = elementwise(
 )
 
 
-# ---------------------------------------------------------------------------------------------
 def _elu_partials(y, alpha):
     # Keeps y: for x <= 0, f'(x) = alpha * exp(x) = y + alpha, and df/dalpha = y / alpha.
     dx = jnp.where(y > 0, 1.0, jnp.where(y < 0, y + alpha, jnp.minimum(alpha, 1.0)))
@@ -305,7 +291,7 @@ elu = elementwise(
     partials=_elu_partials,
     reference=lambda x, alpha: jnp.where(x > 0, x, alpha * (jnp.exp(x) - 1.0)),
     saves="y",
-    params=(Param("alpha", 1.0, **_POSITIVE),),
+    params=(Param("alpha", 1.0, **POSITIVE),),
     kinks=(
         Kink(
             lambda p: 0.0,
@@ -323,11 +309,20 @@ elu = elementwise(
     args="    alpha: the negative saturation value, > 0.\n",
 )
 
+
 # selu's constants to the digits the accuracy oracle uses; the library's are the nearest floats.
 SELU_ALPHA_DIGITS = "1.6732632423543772848170429916717"
+
+
 SELU_SCALE_DIGITS = "1.0507009873554804934193349852946"
+
+
 SELU_ALPHA = float(SELU_ALPHA_DIGITS)
+
+
 SELU_SCALE = float(SELU_SCALE_DIGITS)
+
+
 # scale * alpha as hi + lo in each dtype: e hi + e lo rounds once where scale * (alpha * e)
 # rounds twice (and the product of the rounded constants is off by half an ulp besides):
 # float64 2.6 -> 1.7 ulp on a dense grid.
@@ -432,7 +427,7 @@ celu = elementwise(
     saves="y",
     notes="While `alpha` is being differentiated (a learnable alpha), the backward rule keeps "
     "x instead: df/dalpha from y would lose up to |x| eps / 4.",
-    params=(Param("alpha", 1.0, **_POSITIVE),),
+    params=(Param("alpha", 1.0, **POSITIVE),),
     trusted=(-1e3, 300.0),
     use="hidden layers (elu whose derivative is continuous for every alpha)",
     initializer=HE,
@@ -444,7 +439,6 @@ celu = elementwise(
 )
 
 
-# ---------------------------------------------------------------------------------------------
 threshold = elementwise(
     name="threshold",
     summary="Thresholding: keep x above a threshold, replace it by a value elsewhere.",
@@ -482,6 +476,7 @@ threshold = elementwise(
     "below the threshold.\n",
 )
 
+
 hard_shrink = elementwise(
     name="hard_shrink",
     summary="Hard shrinkage: zero out entries of magnitude at most lambd.",
@@ -493,7 +488,7 @@ hard_shrink = elementwise(
     partials=lambda y, lambd: (jnp.where(y != 0, 1.0, 0.0), jnp.zeros_like(y)),
     reference=lambda x, lambd: jnp.where(jnp.abs(x) > lambd, x, 0.0),
     saves="y",
-    params=(Param("lambd", 0.5, **_NON_NEGATIVE),),
+    params=(Param("lambd", 0.5, **NON_NEGATIVE),),
     aliases=("hardshrink",),
     kinks=(
         Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd (a jump): f' = 0"),
@@ -507,6 +502,7 @@ hard_shrink = elementwise(
     example=(("lambd", 0.25),),
     args="    lambd: the threshold, >= 0.\n",
 )
+
 
 soft_shrink = elementwise(
     name="soft_shrink",
@@ -522,7 +518,7 @@ soft_shrink = elementwise(
         x > lambd, x - lambd, jnp.where(x < -lambd, x + lambd, 0.0)
     ),
     saves="y",
-    params=(Param("lambd", 0.5, **_NON_NEGATIVE),),
+    params=(Param("lambd", 0.5, **NON_NEGATIVE),),
     aliases=("softshrink",),
     kinks=(
         Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd: f' = 0"),
@@ -578,4 +574,24 @@ hard_tanh = elementwise(
     example=(("min_val", -2.0), ("max_val", 0.5)),
     notes="The output range above is for the default parameters: [min_val, max_val].",
     args="    min_val, max_val: the clipping range, min_val <= max_val.\n",
+)
+
+
+identity = elementwise(
+    name="identity",
+    summary="Identity (linear activation): returns x.",
+    formula="x",
+    derivative="1",
+    output_range=(-math.inf, math.inf),
+    forward=lambda x: x,
+    # Keeps nothing: f' = 1.
+    partials=lambda saved: (1.0,),
+    reference=lambda x: x,
+    saves=None,
+    aliases=("linear",),
+    trusted=(-1e3, 1e3),
+    use="output layer of regression",
+    initializer=GLOROT,
+    paper="none (textbook)",
+    jax_nn="identity",
 )
