@@ -47,6 +47,7 @@ from actfn._activations.softplus import (
 )
 from actfn._define import define as define, forward_mode as forward_mode
 from actfn._registry import (
+    Bound as Bound,
     deserialize as deserialize,
     get as get,
     names as names,
@@ -64,6 +65,7 @@ globals().update({alias: _REGISTRY[name].function for alias, name in _ALIASES.it
 __all__ = [
     *_REGISTRY,
     *_ALIASES,
+    "Bound",
     "define",
     "deserialize",
     "forward_mode",

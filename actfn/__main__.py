@@ -1,4 +1,4 @@
-"""Command line: `python -m actfn [verify NAME... | list]`.
+"""Command line: `python -m actfn [verify NAME... | list | bench | accuracy | docs]`.
 
 Bare `python -m actfn` verifies every registered activation (its default parameters and its
 example of non-default ones) on the default backend, prints a table and exits 1 on any failure.
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
+import platform
 import sys
 import time
 
 import jax
 
+from actfn._docs import catalogue_rows, kink_rows, markdown
 from actfn._registry import names, spec
 from actfn._verify import Report, verify
 from actfn._wiring import REQUIRED
@@ -114,46 +117,6 @@ def verify_table(selected: list[str], dtypes=None, stream=sys.stdout) -> bool:
     return passed == len(jobs)
 
 
-def catalogue_rows() -> list[tuple[str, ...]]:
-    """The catalogue: name, aliases, formula, range, use, initializer, one row per activation."""
-    rows = [("name", "aliases", "formula", "range", "use", "initializer")]
-    for name in names():
-        entry = spec(name)
-        lo, hi = entry.output_range
-        rows.append(
-            (
-                name,
-                ", ".join(entry.aliases),
-                entry.formula,
-                f"[{lo:.4g}, {hi:.4g}]",
-                entry.use,
-                entry.initializer,
-            )
-        )
-    return rows
-
-
-def kink_rows() -> list[tuple[str, ...]]:
-    """Every kink of every activation (default parameters) and the derivative chosen there."""
-    rows = [("activation", "kink and derivative chosen there")]
-    for name in names():
-        for kink in spec(name).kinks:
-            rows.append((name, kink.text))
-    return rows
-
-
-def markdown(rows: list[tuple[str, ...]]) -> str:
-    def cell(v):
-        return v.replace("|", "\\|")
-
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += [
-        "| " + " | ".join(cell(v) if i else f"`{v}`" for i, v in enumerate(r)) + " |"
-        for r in rows[1:]
-    ]
-    return "\n".join(lines)
-
-
 def list_table(stream=sys.stdout, as_markdown: bool = False) -> None:
     rows = catalogue_rows()
     if as_markdown:
@@ -166,12 +129,41 @@ def list_table(stream=sys.stdout, as_markdown: bool = False) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip(), file=stream)
 
 
-def _bench(args) -> int:
+def machine() -> str:
+    """This machine in words, for the data behind docs/: the device and the host's cores."""
+    device = jax.devices()[0]
+    host = f"{os.cpu_count()}-core {platform.machine()} host"
+    return host if device.platform == "cpu" else f"{device.device_kind}, {host}"
+
+
+def _provenance(argv: list[str]) -> dict:
+    return {
+        "command": " ".join(["python -m actfn", *argv]),
+        "machine": machine(),
+        "jax": jax.__version__,
+        "backend": jax.default_backend(),
+    }
+
+
+def _bench(args, argv) -> int:
     import dataclasses
     import json
 
     from actfn import _bench
 
+    if args.keras:
+        # Keras' own train step with actfn's activations against keras.activations'.
+        keras_rows = _bench.keras_rows([spec(n).name for n in args.names] or None)
+        print(
+            f"actfn in Keras' train step on {jax.default_backend()}: temporary memory, MLP "
+            f"{_bench.MLP_LAYERS}x{_bench.MLP_WIDTH}, batch {_bench.MLP_BATCH}, float32"
+        )
+        print(_bench.keras_table(keras_rows))
+        if args.json:
+            with open(args.json, "w") as out:
+                rows = [dataclasses.asdict(r) for r in keras_rows]
+                json.dump({**_provenance(_without_json(argv)), "rows": rows}, out, indent=1)
+        return 0
     try:
         # gelu_tanh is gelu(approximate=True), a benchmark row of its own.
         selected = [n if n == "gelu_tanh" else spec(n).name for n in args.names] or None
@@ -193,12 +185,40 @@ def _bench(args) -> int:
     )
     print(_bench.table(rows))
     if args.json:
+        rows = [dataclasses.asdict(r) for r in rows]
         with open(args.json, "w") as out:
-            json.dump([dataclasses.asdict(r) for r in rows], out, indent=1)
+            json.dump({**_provenance(_without_json(argv)), "rows": rows}, out, indent=1)
+    return 0
+
+
+def _without_json(argv: list[str]) -> list[str]:
+    """The command line without `--json FILE`: what the data records as its command."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--json":
+            skip = True
+        elif not a.startswith("--json="):
+            out.append(a)
+    return out
+
+
+def _docs(check: bool) -> int:
+    from actfn import _docs
+
+    if check:
+        pages = _docs.stale()
+        for page in pages:
+            print(f"{page} differs from what `python -m actfn docs` writes", file=sys.stderr)
+        return 1 if pages else 0
+    for page in _docs.write():
+        print(f"rewrote {page}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(
         prog="python -m actfn",
         description=__doc__,
@@ -229,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--repeats", type=int, default=15)
     bench.add_argument("--mlp-repeats", type=int, default=5)
     bench.add_argument("--no-timing", action="store_true", help="only XLA's compiled figures")
+    bench.add_argument(
+        "--keras",
+        action="store_true",
+        help="the training-step memory of a Keras model, against keras.activations (needs the "
+        "`keras` extra)",
+    )
     accuracy = sub.add_parser("accuracy", help="errors in ulps against a 50-digit oracle")
     accuracy.add_argument(
         "names",
@@ -244,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="every finite float16/bfloat16 value (slow: minutes)",
     )
+    accuracy.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    docs = sub.add_parser("docs", help="rewrite the generated tables of README.md and docs/")
+    docs.add_argument(
+        "--check", action="store_true", help="only name the pages that differ (exit 1 if any)"
+    )
     listing = sub.add_parser("list", help="print the catalogue")
     listing.add_argument(
         "--markdown",
@@ -252,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.command == "bench":
-        return _bench(args)
+        return _bench(args, argv)
+    if args.command == "docs":
+        return _docs(args.check)
     if args.command == "accuracy":
         from actfn import _accuracy
 
@@ -264,6 +297,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{_accuracy.DIGITS} digits, {args.points} points per dtype over its finite range"
         )
         print(_accuracy.table(results))
+        if args.json:
+            import dataclasses
+            import json
+
+            payload = {
+                **_provenance(_without_json(argv)),
+                "results": [dataclasses.asdict(r) for r in results],
+            }
+            with open(args.json, "w") as out:
+                json.dump(payload, out, indent=1)
         return 0
     if args.command == "list":
         list_table(as_markdown=args.markdown)

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from actfn._registry import names, spec
+from actfn._wiring import REQUIRED
 
 MLP_WIDTH, MLP_BATCH, MLP_LAYERS = 1024, 512, 8
 FLOOR_BYTES_PER_ELEMENT = 16  # float32 forward+backward: read x and g, write y and dx
@@ -236,4 +237,82 @@ def table(rows: list[Row]) -> str:
             times or "-",
         )
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class KerasRow:
+    name: str
+    memory_mib: float  # actfn's activation in the Keras model
+    keras_memory_mib: float  # keras.activations' function of the same name
+
+    @property
+    def memory_ratio(self) -> float:
+        return self.memory_mib / max(self.keras_memory_mib, 1e-9)
+
+
+def keras_counterparts() -> dict[str, tuple[Callable, Callable]]:
+    """name -> (actfn function, keras.activations function of that name), elementwise ones."""
+    # Through actfn.keras, which sets Keras' JAX backend first (needs the `keras` extra).
+    from actfn.keras import keras
+
+    pairs = {}
+    for name in names():
+        found = (getattr(keras.activations, n, None) for n in (name, *spec(name).aliases))
+        theirs = next((f for f in found if f is not None), None)
+        # (threshold has required parameters, which Keras' layers cannot pass.)
+        plain = all(p.default is not REQUIRED for p in spec(name).params)
+        if spec(name).elementwise and theirs is not None and plain:
+            pairs[name] = (spec(name).function, theirs)
+    return pairs
+
+
+def keras_training_memory(act: Callable) -> int:
+    """The temporary memory of Keras' own compiled train step (`model.train_step`, SGD, MSE) of
+    `MLP_LAYERS` Dense(`MLP_WIDTH`) layers with `act`, batch `MLP_BATCH`, float32."""
+    from actfn.keras import keras
+
+    inputs = keras.Input((MLP_WIDTH,))
+    h = inputs
+    for _ in range(MLP_LAYERS):
+        h = keras.layers.Dense(MLP_WIDTH, activation=act)(h)
+    model = keras.Model(inputs, h)
+    model.compile(optimizer="sgd", loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    data = (jnp.ones((MLP_BATCH, MLP_WIDTH)), jnp.ones((MLP_BATCH, MLP_WIDTH)))
+    state = tuple(
+        [v.value for v in variables]
+        for variables in (
+            model.trainable_variables,
+            model.non_trainable_variables,
+            model.optimizer.variables,
+            model.metrics_variables,
+        )
+    )
+    compiled = jax.jit(model.train_step).lower(state, data).compile()
+    return compiled.memory_analysis().temp_size_in_bytes
+
+
+def keras_rows(selected: list[str] | None = None) -> list[KerasRow]:
+    """Keras' train step with actfn's activation against the same with keras.activations'."""
+    pairs = keras_counterparts()
+    return [
+        KerasRow(
+            name,
+            keras_training_memory(pairs[name][0]) / 2**20,
+            keras_training_memory(pairs[name][1]) / 2**20,
+        )
+        for name in selected or pairs
+    ]
+
+
+def keras_table(rows: list[KerasRow]) -> str:
+    lines = [
+        "| activation | train mem actfn/keras | MiB actfn | MiB keras.activations |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {r.memory_ratio:.2f} | {r.memory_mib:.1f} | {r.keras_memory_mib:.1f} |"
+        )
     return "\n".join(lines)

@@ -112,6 +112,12 @@ def forward_mode(fn: Callable) -> Callable:
     of the hand-written backward rule, so both forms share one derivative.  Accepts actfn's
     activations (or a `functools.partial` of one), `actfn.define` results, and hand-written
     `jax.custom_vjp` functions without `nondiff_argnums`.
+
+    Args:
+        fn: the activation (or a `functools.partial` of one binding its parameters).
+
+    Returns:
+        A function of the same signature whose derivatives JAX takes in forward mode.
     """
     if isinstance(fn, functools.partial):
         return functools.partial(forward_mode(fn.func), *fn.args, **fn.keywords)

@@ -33,7 +33,14 @@ def _canonical(name: str) -> str:
 
 
 def spec(name: str) -> Spec:
-    """The facts about an activation (formula, range, kinks, use, initializer, paper)."""
+    """The facts about an activation (formula, range, kinks, use, initializer, paper).
+
+    Args:
+        name: a name or alias.
+
+    Returns:
+        The activation's `Spec`.
+    """
     return REGISTRY[_canonical(name)]
 
 
@@ -42,11 +49,38 @@ def _param_value(value):
     return np.asarray(value, dtype=np.float32) if isinstance(value, list) else value
 
 
+class Bound(functools.partial):
+    """An activation with parameters bound from a config: a `functools.partial` that knows its
+    config (`get_config`, `from_config`), so that frameworks that save callables by their config
+    (Keras, once `actfn.keras` is imported) can save it."""
+
+    __slots__ = ()
+
+    def get_config(self) -> dict:
+        return serialize(self)
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> Bound:
+        found = get(config)
+        return found if isinstance(found, Bound) else cls(found)
+
+    def __repr__(self) -> str:
+        return f"actfn.get({serialize(self)!r})"
+
+
 def get(identifier: str | Mapping | Callable | None) -> Callable:
     """An activation from a name or alias, a config dict, a callable, or None (identity).
 
-    `get("relu")`, `get({"name": "elu", "alpha": 0.5})` (a `functools.partial` with the
-    parameters bound), `get(fn)` returns `fn`, `get(None)` returns `identity`.
+    `get("relu")`; `get({"name": "elu", "alpha": 0.5})`, a `Bound`: the `functools.partial` of
+    the function with the parameters bound, which knows its config; `get(fn)` returns `fn`;
+    `get(None)` returns `identity`.
+
+    Args:
+        identifier: a name or alias (case and `-` / `_` do not matter), a config dict with a
+            `name` key and parameters, a callable, or None.
+
+    Returns:
+        The activation (a `Bound` partial of it when a config binds parameters).
     """
     if identifier is None:
         return REGISTRY["identity"].function
@@ -60,6 +94,16 @@ def get(identifier: str | Mapping | Callable | None) -> Callable:
                 'Pass a dict like {"name": "elu", "alpha": 0.5}.'
             )
         found = spec(config.pop("name"))
+        for old_name, new_name in found.param_aliases:
+            # Another library's spelling (Keras' `default_value` for threshold's `value`).
+            if old_name in config:
+                if new_name in config:
+                    raise ValueError(
+                        f"`actfn.get` got both `{old_name}` and `{new_name}` for "
+                        f"`{found.name}`; `{old_name}` is another spelling of `{new_name}`. "
+                        f"Pass only `{new_name}`."
+                    )
+                config[new_name] = config.pop(old_name)
         allowed = {p.name for p in found.params} | {o for o, _ in found.options}
         unknown = sorted(set(config) - allowed)
         if unknown:
@@ -69,7 +113,7 @@ def get(identifier: str | Mapping | Callable | None) -> Callable:
             )
         if not config:
             return found.function
-        return functools.partial(found.function, **{k: _param_value(v) for k, v in config.items()})
+        return Bound(found.function, **{k: _param_value(v) for k, v in config.items()})
     if callable(identifier):
         return identifier
     raise TypeError(
@@ -99,7 +143,15 @@ def registered(fn: Callable) -> Spec | None:
 
 
 def serialize(fn: Callable) -> dict:
-    """A JSON-able config for a registered activation, parameters bound by `get` included."""
+    """A JSON-able config for a registered activation, parameters bound by `get` included.
+
+    Args:
+        fn: a registered activation, or a `functools.partial` of one with parameters bound by
+            keyword.
+
+    Returns:
+        A dict `{"name": ..., **parameters}` of JSON types, which `deserialize` turns back.
+    """
     keywords: dict = {}
     target = fn
     if isinstance(fn, functools.partial):
@@ -120,7 +172,14 @@ def serialize(fn: Callable) -> dict:
 
 
 def deserialize(config: Mapping | str) -> Callable:
-    """The activation a config from `serialize` describes (the inverse of `serialize`)."""
+    """The activation a config from `serialize` describes (the inverse of `serialize`).
+
+    Args:
+        config: a dict from `serialize`, or a name.
+
+    Returns:
+        The activation, with its parameters bound as the config says.
+    """
     if not isinstance(config, (Mapping, str)):
         raise TypeError(
             f"`actfn.deserialize` takes a dict from `actfn.serialize` or a name, got "
@@ -130,7 +189,17 @@ def deserialize(config: Mapping | str) -> Callable:
 
 
 def register(fn: Callable, name: str, **facts) -> Callable:
-    """Make `fn` (for example an `actfn.define` result) available to `get` and `serialize`."""
+    """Make `fn` (for example an `actfn.define` result) available to `get` and `serialize`.
+
+    Args:
+        fn: the activation.
+        name: its name in the registry, an identifier not yet registered.
+        **facts: `Spec` fields (formula, derivative, output_range, use, initializer, paper,
+            ...) for a function that does not carry a spec of its own.
+
+    Returns:
+        `fn` itself.
+    """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"`actfn.register` needs a name that is an identifier, got {name!r}.")
     existing = getattr(fn, "spec", None)

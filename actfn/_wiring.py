@@ -103,6 +103,9 @@ class Spec:
     # Non-default parameters used by the config round-trip and verification.
     example: tuple[tuple[str, Any], ...] = ()
     notes: str = ""
+    # Other libraries' spellings of parameters (Keras' `threshold` for `lambd`), accepted by
+    # the call and by `actfn.get`.
+    param_aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def defaults(self) -> dict:
@@ -117,6 +120,8 @@ def compute_dtype(dtype) -> jnp.dtype:
 
 def as_input(x, name: str) -> jax.Array:
     """Apply the dtype policy to an activation's input, or raise a `TypeError` that says why."""
+    if hasattr(x, "__jax_array__") and not isinstance(x, jax.Array):
+        x = jnp.asarray(x)  # a framework's variable (a Keras `Variable`)
     if isinstance(x, jax.Array):
         dtype = x.dtype
     elif isinstance(x, (str, bytes)) or x is None:
@@ -162,6 +167,9 @@ def as_param(value, param: Param, name: str, x_shape: tuple) -> Any:
     """Check one continuous parameter and return it ready to pass to the compiled function."""
     if value is None and param.none is not None:
         value = param.none
+    if hasattr(value, "__jax_array__") and not isinstance(value, jax.Array):
+        # A framework's variable (a Keras `Variable`, inside or outside a training step).
+        value = jnp.asarray(value)
     if isinstance(value, bool) or (
         not isinstance(value, (int, float, np.ndarray, np.generic, jax.Array))
     ):
@@ -379,6 +387,11 @@ def _front(
             bound = signature.bind(*args, **kwargs)
         except TypeError as err:
             raise TypeError(f"`actfn.{name}`: {err}. Its signature is {name}{signature}.") from None
+        if _is_keras_tensor(bound.arguments["x"]):
+            # Keras' functional API: the call becomes a `keras.layers.Activation` node.
+            from actfn.keras import symbolic_call
+
+            return symbolic_call(name, bound.arguments)
         if at_defaults is not None and not (set(bound.arguments) - {"x"}):
             return at_defaults(as_input(bound.arguments["x"], name), (), (), ())
         bound.apply_defaults()
@@ -407,6 +420,17 @@ def _front(
     return activation
 
 
+# The one docstring template of every activation (tests/test_docs.py holds it): a summary;
+# f(x) and f'(x); facts and notes; Args; Returns; Kinks; References.
+DOC_SECTIONS = ("f(x)  =", "f'(x) =", "Output range", "Args:", "Returns:", "Kinks:", "References:")
+
+
+def _is_keras_tensor(x) -> bool:
+    """A symbolic tensor of Keras' functional API (without importing Keras)."""
+    kind = type(x)
+    return kind.__name__ == "KerasTensor" and kind.__module__.startswith("keras")
+
+
 def _doc(spec: Spec, summary: str, args: str) -> str:
     kinks = "\n".join(f"    {k.text}" for k in spec.kinks) or "    none (differentiable everywhere)"
     lo, hi = spec.output_range
@@ -415,12 +439,12 @@ def _doc(spec: Spec, summary: str, args: str) -> str:
         f"{summary}\n\n"
         f"    f(x)  = {spec.formula}\n"
         f"    f'(x) = {spec.derivative}\n\n"
-        f"Output range (default parameters): [{lo}, {hi}].\n"
-        f"Kinks, and the derivative chosen there:\n{kinks}\n"
-        f"Backward rule keeps: {spec.saves or 'nothing'}.{notes}\n\n"
-        f"Use: {spec.use}.  Initializer: `jax.nn.initializers.{spec.initializer}`.\n\n"
+        f"Output range (default parameters): [{lo}, {hi}].  "
+        f"Backward rule keeps: {spec.saves or 'nothing'}.  Use: {spec.use}.  "
+        f"Initializer: `jax.nn.initializers.{spec.initializer}`.{notes}\n\n"
         f"Args:\n    x: input array (or number, or list of numbers).\n{args}\n"
         "Returns:\n    An array of the input's shape and (floating) dtype.\n\n"
+        f"Kinks:\n{kinks}\n\n"
         f"References:\n    {spec.paper}"
     )
 
@@ -602,7 +626,12 @@ def _register(
     )
     function = _front(spec_kwargs, compiled, check, param_aliases or {}, aux, at_defaults)
     function.compiled = compiled
-    spec = Spec(function=function, elementwise=elementwise, **spec_kwargs)
+    spec = Spec(
+        function=function,
+        elementwise=elementwise,
+        param_aliases=tuple((param_aliases or {}).items()),
+        **spec_kwargs,
+    )
     function.__doc__ = _doc(spec, summary, args)
     function.spec = spec
     forward = _front(

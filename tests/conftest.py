@@ -1,12 +1,16 @@
 """Strictness for the whole suite: no implicit dtype promotion, float64 only where scoped."""
 
 import functools
+import os
 
-import jax
-import pytest
+# Each pytest-xdist worker is a JAX process: on a GPU none may take 75% of its memory up front.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
-import actfn
-from actfn.__main__ import variants
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+import actfn  # noqa: E402
+from actfn.__main__ import variants  # noqa: E402
 
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 

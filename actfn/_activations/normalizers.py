@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 
 from actfn._wiring import GLOROT, along_axis, check_axis
 
 
+def _warn_if_constant(name, x, axes) -> None:
+    """A normalisation over axes of size 1 is a constant (softmax's 1): say so, as Keras does
+    (`Dense(1, activation=softmax)` is a common mistake for a binary output)."""
+    if x.size and all(x.shape[a] == 1 for a in axes):
+        warnings.warn(
+            f"`actfn.{name}` normalises over axis {axes if len(axes) > 1 else axes[0]} of an "
+            f"input of shape {x.shape}, which has size 1: the output does not depend on the "
+            "input. For one binary output use `actfn.sigmoid`; otherwise pass the `axis` "
+            "that holds the classes.",
+            stacklevel=4,
+        )
+
+
 def _check_where(name, x, params, options, aux):
     """Normalise `axis` and check that the `where` mask broadcasts to x."""
     options = {**options, "axis": check_axis(name, x, options["axis"])}
+    _warn_if_constant(name, x, options["axis"])
     where = aux.get("where")
     if where is not None:
         shape = jnp.shape(where)
@@ -161,6 +177,7 @@ def _single_axis(name, x, params, options, aux):
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise TypeError(f"`actfn.{name}` `axis` must be a single int, got {axis!r}.")
     (axis,) = check_axis(name, x, axis)
+    _warn_if_constant(name, x, (axis,))
     return {**options, "axis": axis}, aux
 
 

@@ -240,7 +240,8 @@ rrelu = elementwise(
     notes="Without `key` the slope is the mean (lower + upper) / 2, as PyTorch's "
     "`rrelu(training=False)`; with a PRNG key each element draws its own slope, and the "
     "backward rule regenerates the draw from the key instead of storing it.",
-    args="    lower, upper: the slope range, lower <= upper.\n"
+    args="    lower: the lowest slope, <= upper.\n"
+    "    upper: the highest slope.\n"
     "    key: a `jax.random` key for random slopes, or None for the mean slope.\n",
 )
 
@@ -489,6 +490,7 @@ hard_shrink = elementwise(
     reference=lambda x, lambd: jnp.where(jnp.abs(x) > lambd, x, 0.0),
     saves="y",
     params=(Param("lambd", 0.5, **NON_NEGATIVE),),
+    param_aliases={"threshold": "lambd"},
     aliases=("hardshrink",),
     kinks=(
         Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd (a jump): f' = 0"),
@@ -500,7 +502,8 @@ hard_shrink = elementwise(
     paper='Donoho and Johnstone, 1994, "Ideal spatial adaptation by wavelet shrinkage", '
     "https://doi.org/10.1093/biomet/81.3.425",
     example=(("lambd", 0.25),),
-    args="    lambd: the threshold, >= 0.\n",
+    notes="Keras 3 calls `lambd` `threshold`; both are accepted.",
+    args="    lambd: the threshold, >= 0 (Keras: `threshold`).\n",
 )
 
 
@@ -519,6 +522,7 @@ soft_shrink = elementwise(
     ),
     saves="y",
     params=(Param("lambd", 0.5, **NON_NEGATIVE),),
+    param_aliases={"threshold": "lambd"},
     aliases=("softshrink",),
     kinks=(
         Kink(lambda p: -p["lambd"], lambda p: 0.0, "x = -lambd: f' = 0"),
@@ -529,7 +533,8 @@ soft_shrink = elementwise(
     initializer=HE,
     paper='Donoho, 1995, "De-noising by soft-thresholding", https://doi.org/10.1109/18.382009',
     example=(("lambd", 0.25),),
-    args="    lambd: the threshold, >= 0.\n",
+    notes="Keras 3 calls `lambd` `threshold`; both are accepted.",
+    args="    lambd: the threshold, >= 0 (Keras: `threshold`).\n",
 )
 
 
@@ -573,7 +578,7 @@ hard_tanh = elementwise(
     jax_nn="hard_tanh",
     example=(("min_val", -2.0), ("max_val", 0.5)),
     notes="The output range above is for the default parameters: [min_val, max_val].",
-    args="    min_val, max_val: the clipping range, min_val <= max_val.\n",
+    args="    min_val: the lower clip, <= max_val.\n    max_val: the upper clip.\n",
 )
 
 

@@ -38,8 +38,10 @@ def _sigmoid_forward(x):
         e = jnp.exp(-x)
         d = 1.0 + e
         y = 1.0 / d
-        # (Below -88 e is inf and d - e NaN, but y^2 is 0 there already.)
-        r = jnp.where(x > -88.0, opaque(1.0, x.dtype) - (d - e), 0.0)
+        # Where e is inf (x below -88.7) d - e is NaN, but y^2 is 0 there already.  The test is
+        # on e, not on x: with x used once, Keras' train step keeps no copy of it (4 MiB of
+        # temporaries, not 6).
+        r = jnp.where(e < math.inf, opaque(1.0, x.dtype) - (d - e), 0.0)
         return y - (y * y) * r
     e, e_lo = exp_parts(-jnp.abs(x))
     d, d_lo = two_sum(1.0, e)
