@@ -7,7 +7,8 @@ from actfn._activations.normalizers import (
     softmin as softmin,
     sparsemax as sparsemax,
 )
-from actfn._activations.periodic import snake as snake
+from actfn._activations.periodic import snake as snake, snake_beta as snake_beta
+from actfn._activations.rational import rational as rational, rational_init as rational_init
 from actfn._activations.rectifiers import (
     celu as celu,
     elu as elu,
@@ -21,12 +22,16 @@ from actfn._activations.rectifiers import (
     rrelu as rrelu,
     selu as selu,
     soft_shrink as soft_shrink,
+    squared_relu as squared_relu,
+    star_relu as star_relu,
     threshold as threshold,
+    xielu as xielu,
 )
 from actfn._activations.self_gated import (
     gelu as gelu,
     hard_silu as hard_silu,
     mish as mish,
+    quick_gelu as quick_gelu,
     silu as silu,
 )
 from actfn._activations.sigmoids import (
@@ -55,6 +60,10 @@ from actfn._registry import (
     serialize as serialize,
     spec as spec,
 )
+from actfn._training import (
+    activation_parameter_names as activation_parameter_names,
+    weight_decay_mask as weight_decay_mask,
+)
 from actfn._verify import Report as Report, verify as verify
 from actfn._wiring import ALIASES as _ALIASES, REGISTRY as _REGISTRY
 
@@ -66,6 +75,9 @@ __all__ = [
     *_REGISTRY,
     *_ALIASES,
     "Bound",
+    "rational_init",
+    "activation_parameter_names",
+    "weight_decay_mask",
     "define",
     "deserialize",
     "forward_mode",

@@ -29,7 +29,7 @@ try:  # mpmath is a test dependency: the harness needs it, the library does not.
 except ImportError:  # pragma: no cover
     mpmath = None
 
-from actfn._activations.rectifiers import SELU_ALPHA_DIGITS, SELU_SCALE_DIGITS
+from actfn._activations.rectifiers import SELU_ALPHA_DIGITS, SELU_SCALE_DIGITS, XIELU_EPS
 from actfn._registry import spec
 from actfn._wiring import compute_dtype
 
@@ -59,6 +59,36 @@ def _cancelling(m, f, x, order):
         return +f(x)
 
 
+def _xielu_curvatures(m):
+    # The defaults' raw parameters as the floats they are, through the softplus.
+    spec_ = spec("xielu")
+    raw = {p.name: m.mpf(p.default) for p in spec_.params}
+    ap = m.log1p(m.exp(raw["alpha_p"]))
+    return ap, raw["beta"] + m.log1p(m.exp(raw["alpha_n"])), raw["beta"]
+
+
+def _xielu(m, x):
+    ap, an, beta = _xielu_curvatures(m)
+    if x > 0:
+        return ap * x * x + beta * x
+    eps = m.mpf(XIELU_EPS)
+    small = min(x, eps)
+    # expm1(m) - m by its series where it cancels (50 digits are not enough at 1e-30).
+    g = (
+        _cancelling(m, lambda z: m.expm1(z) - z, small, 2)
+        if abs(small) < 1e-3
+        else (m.expm1(small) - small)
+    )
+    return an * (g + (small - x)) + beta * x
+
+
+def _xielu_slope(m, x):
+    ap, an, beta = _xielu_curvatures(m)
+    if x > 0:
+        return 2 * ap * x + beta
+    return an * m.expm1(x) + beta if x < XIELU_EPS else beta - an
+
+
 def _oracles(m) -> dict[str, Callable]:
     """50-digit definitions, with the default parameters, of the elementwise activations."""
     a, s = m.mpf(SELU_ALPHA_DIGITS), m.mpf(SELU_SCALE_DIGITS)
@@ -86,6 +116,10 @@ def _oracles(m) -> dict[str, Callable]:
         "mish": lambda x: x * m.tanh(_softplus(m, x)),
         "snake": lambda x: x + m.sin(x) ** 2,
         "sparse_plus": lambda x: 0 if x <= -1 else (x if x >= 1 else (x + 1) ** 2 / 4),
+        "squared_relu": lambda x: x * x if x > 0 else 0,
+        "quick_gelu": lambda x: x * _sig(m, m.mpf("1.702") * x),
+        "snake_beta": lambda x: x + m.sin(x) ** 2,
+        "xielu": lambda x: _xielu(m, x),
         # gelu(approximate=True)
         "gelu_tanh": lambda x: x * _sig(m, 2 * c * (x + m.mpf("0.044715") * x**3)),
     }
@@ -107,6 +141,9 @@ def _exact_derivatives(m) -> dict[str, Callable]:
 
     return {
         "snake": lambda x: 1 + m.sin(2 * x),
+        "snake_beta": lambda x: 1 + m.sin(2 * x),
+        "squared_relu": lambda x: 2 * x if x > 0 else 0,
+        "xielu": lambda x: _xielu_slope(m, x),
         "sigmoid": sigmoid_slope,
         "tanh": lambda x: m.sech(x) ** 2,
         "soft_sign": lambda x: 1 / (1 + abs(x)) ** 2,
@@ -160,6 +197,10 @@ ORACLE_NAMES = (
     "mish",
     "snake",
     "sparse_plus",
+    "squared_relu",
+    "quick_gelu",
+    "snake_beta",
+    "xielu",
 )
 
 

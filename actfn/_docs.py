@@ -186,7 +186,7 @@ def _bench(path: str) -> Callable[[], str]:
 def _api() -> str:
     """mkdocstrings directives: every activation, then the registry and verification tools."""
     tools = ("get", "spec", "names", "serialize", "deserialize", "register", "define")
-    tools += ("forward_mode", "verify", "Report")
+    tools += ("forward_mode", "verify", "Report", "rational_init", "weight_decay_mask")
     return "\n\n".join(f"::: actfn.{n}" for n in (*names(), *tools))
 
 
@@ -198,7 +198,20 @@ def _keras_bench() -> str:
     return head + "\n\n" + _bench.keras_table([_bench.KerasRow(**r) for r in data["rows"]])
 
 
+def _names_in_circulation() -> str:
+    from actfn._registry import NAMES_IN_CIRCULATION
+
+    rows = [("name", "where", "actfn")]
+    for name, (config, where) in NAMES_IN_CIRCULATION.items():
+        rows.append((name, where, f"`actfn.get({config!r})`"))
+    for entry in (spec(n) for n in names()):
+        for alias in entry.aliases:
+            rows.append((alias, "an alias", f"`actfn.{entry.name}` (the same object)"))
+    return markdown(rows)
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
+    "names": _names_in_circulation,
     "bench-keras": _keras_bench,
     "api": _api,
     "catalogue": _compact_catalogue,

@@ -12,6 +12,22 @@ import numpy as np
 
 from actfn._wiring import ALIASES, REGISTRY, Spec, add
 
+# Names in circulation elsewhere for one of our functions with a parameter set, so that
+# `get("gelu_new")` is the same function as Hugging Face's `ACT2FN["gelu_new"]`.  (Plain
+# renamings, such as `relu2` and `swish`, are aliases in the definitions.)
+NAMES_IN_CIRCULATION: dict[str, tuple[dict, str]] = {
+    "gelu_new": ({"name": "gelu", "approximate": True}, "Hugging Face (`NewGELUActivation`)"),
+    "gelu_pytorch_tanh": (
+        {"name": "gelu", "approximate": True},
+        'Hugging Face (`PytorchGELUTanh`); PyTorch\'s `gelu(approximate="tanh")`',
+    ),
+    "gelu_fast": (
+        {"name": "gelu", "approximate": True},
+        "Hugging Face (`FastGELUActivation`: the same formula, factored)",
+    ),
+    "gelu_python": ({"name": "gelu"}, "Hugging Face (`GELUActivation(use_gelu_python=True)`)"),
+}
+
 
 def names() -> list[str]:
     """Every canonical activation name, in registration order."""
@@ -24,7 +40,7 @@ def _canonical(name: str) -> str:
         return key
     if key in ALIASES:
         return ALIASES[key]
-    known = [*REGISTRY, *ALIASES]
+    known = [*REGISTRY, *ALIASES, *NAMES_IN_CIRCULATION]
     close = difflib.get_close_matches(key, known, n=5, cutoff=0.5)
     hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
     raise ValueError(
@@ -85,6 +101,9 @@ def get(identifier: str | Mapping | Callable | None) -> Callable:
     if identifier is None:
         return REGISTRY["identity"].function
     if isinstance(identifier, str):
+        key = identifier.strip().lower().replace("-", "_")
+        if key in NAMES_IN_CIRCULATION and key not in REGISTRY and key not in ALIASES:
+            return get(NAMES_IN_CIRCULATION[key][0])
         return spec(identifier).function
     if isinstance(identifier, Mapping):
         config = dict(identifier)

@@ -27,11 +27,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.ad_checkpoint import checkpoint_name
 from jax.custom_derivatives import SymbolicZero
 
 from actfn._numerics.policy import LOW_PRECISION, tracing_for
 
 REQUIRED = inspect.Parameter.empty
+# The name of the one array every backward rule keeps (`jax.ad_checkpoint.checkpoint_name`).
+RESIDUAL_NAME = "actfn_residual"
 
 
 ACCEPTED_DTYPES = "float16, bfloat16, float32, float64 (integers and booleans are promoted)"
@@ -252,7 +255,12 @@ def _wire(
         # The backward rule keeps one array, in the input's dtype (see each definition), under
         # its name.  While a parameter moves, `backward_from_x` may ask for x instead of y.
         keeps = "x" if moving and backward_from_x is not None else saves
-        return y, ({keeps: {"x": x, "y": y, None: None}[keeps]}, params, aux)
+        kept = {"x": x, "y": y, None: None}[keeps]
+        if kept is not None:
+            # One name for every activation's residual, for `jax.checkpoint` policies
+            # (`save_only_these_names(RESIDUAL_NAME)`, offloading).
+            kept = checkpoint_name(kept, RESIDUAL_NAME)
+        return y, ({keeps: kept}, params, aux)
 
     def symbolic_fwd(options, x, params, aux):
         # `symbolic_zeros=True` wraps each primal in a CustomVJPPrimal that says whether it is

@@ -21,7 +21,12 @@ DTYPES = ("float16", "bfloat16", "float32", "float64")
 POINTS = 400
 # Where the float32/float64 value error exceeds the 2-ulp target, the bound it is held to (and
 # why; README lists these).  These are open work, not accepted results.
-VALUE_BOUNDS: dict[tuple[str, str], float] = {}
+VALUE_BOUNDS: dict[tuple[str, str], float] = {
+    # xielu for x < 0 is an (expm1(x) - x) + beta x, whose two terms cancel where f crosses 0
+    # (docs/numerics.md, open limits): 34.7 and 20.5 ulp measured on this grid.
+    ("xielu", "float32"): 36.0,
+    ("xielu", "float64"): 21.0,
+}
 # The same computation in another XLA fusion can round differently by a hair.
 SAME_COMPUTATION = 0.05
 # Keeping y for the backward pass (a quarter of jax.nn's training memory) costs soft_sign's
@@ -55,7 +60,12 @@ def test_derivative_mixed_error_within_four(name, dtype):
 # Strict derivative error where the derivative is computed from x (a derivative kept from y is
 # limited in the tails, which the mixed measure allows for).  Open gaps, each near a zero of
 # f', where the two terms of f' cancel and any rounding of their common input is amplified:
-STRICT_GAPS: dict[tuple[str, str], float] = {}
+STRICT_GAPS: dict[tuple[str, str], float] = {
+    # xielu's f' = an expm1(x) + beta cancels at its zero, x = log(1 - beta / an), which moves
+    # with the learnable parameters: 64.5 and 25.8 ulp measured on this grid.
+    ("xielu", "float32"): 66.0,
+    ("xielu", "float64"): 27.0,
+}
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -136,6 +136,9 @@ def test_all_names_and_readme_agree():
     aliases = {a for n in names for a in actfn.spec(n).aliases}
     api = {
         "Bound",
+        "activation_parameter_names",
+        "rational_init",
+        "weight_decay_mask",
         "define",
         "deserialize",
         "forward_mode",

@@ -9,5 +9,6 @@ from actfn._activations import sigmoids
 from actfn._activations import softplus
 from actfn._activations import self_gated
 from actfn._activations import periodic
+from actfn._activations import rational
 from actfn._activations import gated
 from actfn._activations import normalizers

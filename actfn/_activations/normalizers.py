@@ -181,7 +181,24 @@ def _single_axis(name, x, params, options, aux):
     return {**options, "axis": axis}, aux
 
 
+def _gathered_along(x, axis):
+    """x with `axis` whole on every device, and the spec to give the result back: sorting needs
+    the whole axis, and under JAX's explicit sharding a sort along a sharded axis is an error.
+    (On Auto axes and without a mesh, XLA's partitioner does this itself.)"""
+    spec = tuple(jax.typeof(x).sharding.spec)
+    if axis >= len(spec) or spec[axis] is None:
+        return x, None
+    whole = jax.sharding.PartitionSpec(*(None if i == axis else s for i, s in enumerate(spec)))
+    return jax.sharding.reshard(x, whole), jax.sharding.PartitionSpec(*spec)
+
+
 def _sparsemax_forward(x, axis):
+    x, spec = _gathered_along(x, axis)
+    y = _sparsemax_sorted(x, axis)
+    return y if spec is None else jax.sharding.reshard(y, spec)
+
+
+def _sparsemax_sorted(x, axis):
     z = jnp.moveaxis(x, axis, -1)
     n = z.shape[-1]
     zs = jnp.flip(jnp.sort(z, axis=-1), axis=-1)

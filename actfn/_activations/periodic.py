@@ -106,3 +106,53 @@ snake = elementwise(
     example=(("a", 0.5),),
     args="    a: the frequency, > 0 (a number or a learnable array, e.g. per channel).\n",
 )
+
+
+def _snake_beta_forward(x, alpha, beta):
+    # snake's value with the magnitude apart: sin(ax)^2 as (1 - cos 2ax) / 2 where it would
+    # cancel against x (see snake).  Nothing divides by alpha: as a learned frequency tends to
+    # 0, f tends to x exactly (snake's sin(ax)^2 / a is 0 / 0 at a = 0).
+    u = alpha * x
+    window = (u > -3.0) & (u < -0.3)
+    bump = jnp.where(window, (1.0 - jnp.cos(2.0 * u)) * 0.5, jnp.square(jnp.sin(u)))
+    return jnp.where(jnp.isinf(x), x, x + bump / beta)
+
+
+def _snake_beta_partials(x, alpha, beta):
+    # Keeps x.  f' = 1 + r sin(2ax), r = a / b, as (1 - r) + r (1 + sin(2ax)) with snake's
+    # 1 + sin(2ax), which does not cancel next to its zeros: for r <= 1 neither term cancels
+    # (r = 1, snake's own case, is snake's f' exactly); for r > 1, f' has simple zeros where
+    # the two terms cancel.  df/dalpha = x sin(2ax) / b, df/dbeta = -sin(ax)^2 / b^2.
+    r = alpha / beta
+    dx = (1.0 - r) + r * _snake_partials(x, alpha)[0]
+    u = alpha * x
+    xs = jnp.where(jnp.isinf(x), 0.0, x)  # the limit of x sin(2ax) / b is not defined: 0
+    d_alpha = xs * jnp.sin(2.0 * u) / beta
+    d_beta = -jnp.square(jnp.sin(u) / beta)
+    return dx, d_alpha, jnp.where(jnp.isinf(x), 0.0, d_beta)
+
+
+snake_beta = elementwise(
+    name="snake_beta",
+    summary="SnakeBeta: x + sin(alpha x)^2 / beta, snake with a separate learnable magnitude.",
+    formula="x + sin(alpha x)^2 / beta",
+    derivative="1 + (alpha / beta) sin(2 alpha x); df/dalpha = x sin(2 alpha x) / beta; "
+    "df/dbeta = -sin(alpha x)^2 / beta^2",
+    output_range=(-math.inf, math.inf),
+    forward=_snake_beta_forward,
+    partials=_snake_beta_partials,
+    reference=lambda x, alpha, beta: x + jnp.sin(alpha * x) ** 2 / beta,
+    saves="x",
+    params=(Param("alpha", 1.0), Param("beta", 1.0, **POSITIVE)),
+    trusted=(-1e3, 1e3),
+    use="hidden layers of audio generators (BigVGAN's AMP blocks), alpha and beta per channel",
+    initializer=HE,
+    paper='Lee et al., 2023, "BigVGAN: A Universal Neural Vocoder with Large-Scale Training", '
+    "https://arxiv.org/abs/2206.04658",
+    example=(("alpha", 0.5), ("beta", 2.0)),
+    notes="With alpha = beta it is snake(x, alpha).  BigVGAN learns alpha and beta in log "
+    "scale, exp(log_alpha): pass `jnp.exp(log_alpha)`.  alpha may be 0 or negative (f = x at "
+    "alpha = 0); beta must be > 0.",
+    args="    alpha: the frequency (a number or a learnable array, e.g. per channel).\n"
+    "    beta: the magnitude's reciprocal scale, > 0.\n",
+)

@@ -582,6 +582,187 @@ hard_tanh = elementwise(
 )
 
 
+def _squared_relu_forward(x):
+    r = jnp.maximum(x, 0.0)  # (max keeps NaN)
+    return r * r
+
+
+squared_relu = elementwise(
+    name="squared_relu",
+    summary="Squared relu: relu(x)^2.",
+    formula="max(x, 0)^2",
+    derivative="2 max(x, 0)",
+    output_range=(0.0, math.inf),
+    forward=_squared_relu_forward,
+    # Keeps x: f' = 2 relu(x) is exact from x (from y it would take a rounded square root).
+    partials=lambda x: (2.0 * jnp.maximum(x, 0.0),),
+    reference=lambda x: jnp.where(x > 0, x * x, 0.0),
+    saves="x",
+    aliases=("relu2", "relu_squared"),
+    trusted=(-1e3, 1e3),
+    use="feed-forward blocks of transformers (Primer, Nemotron)",
+    initializer=HE,
+    paper='So et al., 2021, "Primer: Searching for Efficient Transformers for Language '
+    'Modeling", https://arxiv.org/abs/2109.08668',
+    notes="Differentiable everywhere: both one-sided derivatives at 0 are 0.",
+)
+
+
+def _star_relu_partials(x, s, b):
+    # Keeps x: df/ds = relu(x)^2 needs it.
+    r = jnp.maximum(x, 0.0)
+    return 2.0 * s * r, r * r, jnp.ones_like(x)
+
+
+star_relu = elementwise(
+    name="star_relu",
+    summary="StarReLU: a scaled and shifted squared relu, s relu(x)^2 + b, with learnable s and b.",
+    formula="s * max(x, 0)^2 + b",
+    derivative="2 s max(x, 0); df/ds = max(x, 0)^2; df/db = 1",
+    output_range=(-0.4472135954999579, math.inf),
+    forward=lambda x, s, b: s * _squared_relu_forward(x) + b,
+    partials=_star_relu_partials,
+    reference=lambda x, s, b: s * jnp.where(x > 0, x * x, 0.0) + b,
+    saves="x",
+    # MetaFormer's initial values: s = 1 / sqrt(1.25) and b = -0.5 / sqrt(1.25) give relu(x)^2
+    # of a standard normal x zero mean and unit variance.
+    params=(Param("s", 0.8944271909999159), Param("b", -0.4472135954999579)),
+    trusted=(-1e3, 1e3),
+    use="token mixers and feed-forward blocks of MetaFormer models (learnable s and b)",
+    initializer=HE,
+    paper='Yu et al., 2022, "MetaFormer Baselines for Vision", https://arxiv.org/abs/2210.13452',
+    example=(("s", 1.5), ("b", 0.25)),
+    notes="The output range is for the default s and b.",
+    args="    s: the scale (a number or a learnable array).\n"
+    "    b: the shift (a number or a learnable array).\n",
+)
+
+
+# xIELU's constants (Huang et al., 2025): beta's default and the epsilon that caps exp's argument
+# on the negative side (its derivative there is then constant up to 0).
+XIELU_EPS = -1e-6
+
+
+def _softplus(r):
+    # Stable softplus of a (raw, unconstrained) parameter.
+    return jnp.maximum(r, 0.0) + log1p(jnp.exp(-jnp.abs(r)))
+
+
+def _expm1_minus_x(m):
+    # exp(m) - 1 - m without cancelling next to 0: (m^2 / 2) times the series of expm1's
+    # (1 + m/3 (1 + m/4 (...))) below |m| = log 2, the plain difference beyond.
+    terms = 17 if m.dtype == jnp.float64 else 10
+    small = jnp.abs(m) < math.log(2.0)
+    ms = jnp.where(small, m, 0.0)
+    acc = jnp.ones_like(m)
+    for n in range(terms, 2, -1):
+        acc = 1.0 + acc * ms / float(n)
+    return jnp.where(small, (ms * ms * 0.5) * acc, expm1(m) - m)
+
+
+def _xielu_forward(x, alpha_p, alpha_n, beta):
+    ap, an = _softplus(alpha_p), beta + _softplus(alpha_n)
+    m = jnp.minimum(x, XIELU_EPS)
+    # expm1(m) - x = (expm1(m) - m) + (m - x), the second exact (0 below eps).
+    # (m - x is 0 below eps, and kept out of -inf - -inf at x = -inf.)
+    negative = an * (_expm1_minus_x(m) + jnp.where(x < XIELU_EPS, 0.0, m - x)) + beta * x
+    positive = jnp.where(jnp.isinf(x), x, ap * x * x + beta * x)  # inf, not inf - inf
+    return jnp.where(x > 0, positive, negative)
+
+
+def _xielu_partials(x, alpha_p, alpha_n, beta):
+    # Keeps x.  With ap = softplus(alpha_p) and an = beta + softplus(alpha_n): for x > 0,
+    # f' = 2 ap x + beta; for x <= 0, f' = an (exp(min(x, eps)) [x < eps] - 1) + beta.  At the
+    # kinks (0 and eps) the one-sided derivative of smaller magnitude.
+    ap, an = _softplus(alpha_p), beta + _softplus(alpha_n)
+    m = jnp.minimum(x, XIELU_EPS)
+    em1 = expm1(m)
+    left_of_eps = an * em1 + beta
+    flat = beta - an  # between eps and 0
+    dx = jnp.where(
+        x > 0,
+        2.0 * ap * x + beta,
+        jnp.where(
+            x < XIELU_EPS,
+            left_of_eps,
+            jnp.where(
+                x == 0,
+                min_magnitude(flat, beta),
+                jnp.where(x == XIELU_EPS, min_magnitude(left_of_eps, flat), flat),
+            ),
+        ),
+    )
+    g = _expm1_minus_x(m) + jnp.where(x < XIELU_EPS, 0.0, m - x)
+    positive = x > 0
+    d_alpha_p = jnp.where(positive, x * x, 0.0) * jax.nn.sigmoid(alpha_p)
+    d_alpha_n = jnp.where(positive, 0.0, g) * jax.nn.sigmoid(alpha_n)
+    d_beta = x + jnp.where(positive, 0.0, g)
+    return dx, d_alpha_p, d_alpha_n, d_beta
+
+
+def _xielu_side_slopes(p):
+    ap = math.log1p(math.exp(p["alpha_p"]))
+    an = p["beta"] + math.log1p(math.exp(p["alpha_n"]))
+    left = an * math.expm1(XIELU_EPS) + p["beta"]
+    return ap, an, left, p["beta"] - an
+
+
+def _smaller(a: float, b: float) -> float:
+    return a if abs(a) <= abs(b) else b
+
+
+xielu = elementwise(
+    name="xielu",
+    summary="xIELU: a quadratic positive side and an integrated-ELU negative side, with "
+    "learnable curvatures kept positive by softplus.",
+    formula="ap x^2 + beta x for x > 0; an (expm1(min(x, eps)) - x) + beta x for x <= 0, "
+    "ap = softplus(alpha_p), an = beta + softplus(alpha_n), eps = -1e-6",
+    derivative="2 ap x + beta for x > 0; an (exp(min(x, eps)) [x < eps] - 1) + beta for x <= 0",
+    output_range=(-0.2057512240963984, math.inf),
+    forward=_xielu_forward,
+    partials=_xielu_partials,
+    reference=lambda x, alpha_p, alpha_n, beta: jnp.where(
+        x > 0,
+        jnp.log1p(jnp.exp(alpha_p)) * x * x + beta * x,
+        (beta + jnp.log1p(jnp.exp(alpha_n))) * (jnp.expm1(jnp.minimum(x, XIELU_EPS)) - x)
+        + beta * x,
+    ),
+    saves="x",
+    # The paper's initial values: ap = an = 0.8 through the softplus, beta = 0.5.
+    params=(
+        Param("alpha_p", math.log(math.expm1(0.8))),
+        Param("alpha_n", math.log(math.expm1(0.8 - 0.5))),
+        Param("beta", 0.5),
+    ),
+    kinks=(
+        Kink(
+            lambda p: 0.0,
+            lambda p: _smaller(_xielu_side_slopes(p)[3], p["beta"]),
+            "x = 0: f' = beta - an or beta, the smaller in magnitude (beta - an = -0.3 by default)",
+        ),
+        Kink(
+            lambda p: XIELU_EPS,
+            lambda p: _smaller(_xielu_side_slopes(p)[2], _xielu_side_slopes(p)[3]),
+            "x = eps = -1e-6: f' = an (exp(eps) - 1) + beta or beta - an, the smaller in "
+            "magnitude (beta - an by default)",
+        ),
+    ),
+    trusted=(-1e3, 1e3),
+    use="feed-forward blocks of language models (Apertus); keep alpha_p and alpha_n out of "
+    "weight decay",
+    initializer=HE,
+    paper='Huang and Schlag, 2025, "Deriving Activation Functions Using Integration", '
+    "https://arxiv.org/abs/2411.13010",
+    example=(("alpha_p", 0.3), ("alpha_n", -0.5), ("beta", 0.25)),
+    notes="alpha_p and alpha_n are the raw parameters: the curvatures are softplus(alpha_p) and "
+    "beta + softplus(alpha_n), positive whatever the optimiser does (the defaults give 0.8 "
+    "and 0.8).  eps = -1e-6 is the paper's.  The output range is for the defaults.",
+    args="    alpha_p: the raw positive-side curvature, softplus(alpha_p) (learnable).\n"
+    "    alpha_n: the raw negative-side curvature, beta + softplus(alpha_n) (learnable).\n"
+    "    beta: the slope at 0.\n",
+)
+
+
 identity = elementwise(
     name="identity",
     summary="Identity (linear activation): returns x.",

@@ -10,10 +10,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from actfn._numerics.elementary import exp, times_gate
-from actfn._numerics.exact import two_product
+from actfn._numerics.exact import split_constant, two_product
 from actfn._numerics.gaussian import SQRT_2, gelu_exact, gelu_exact_derivative
 from actfn._numerics.gelu_tanh import TANH_GELU_C, TANH_GELU_K, gelu_tanh, gelu_tanh_derivative
-from actfn._numerics.logistic import LOGISTIC_FAR, logistic_parts, silu_forward, silu_partials
+from actfn._numerics.logistic import (
+    LOGISTIC_FAR,
+    beyond_logistic,
+    logistic_parts,
+    silu_forward,
+    silu_partials,
+)
 from actfn._numerics.policy import dtype_kind, narrow_input
 from actfn._numerics.roots import near_root
 from actfn._numerics.series import horner
@@ -50,6 +56,20 @@ def _gelu_forward(x, approximate):
     return gelu_tanh(x) if approximate else gelu_exact(x)
 
 
+def _gelu_check(name, x, params, options, aux):
+    # PyTorch's spelling: approximate="tanh" or "none".
+    approximate = options["approximate"]
+    spelled = {"tanh": True, "none": False}
+    if isinstance(approximate, str) and approximate in spelled:
+        approximate = spelled[approximate]
+    if not isinstance(approximate, (bool, np.bool_)):
+        raise ValueError(
+            f'`actfn.gelu` `approximate` must be True, False, "tanh" or "none", got '
+            f"{approximate!r}. Pass True for the tanh form."
+        )
+    return {**options, "approximate": bool(approximate)}, aux
+
+
 def _gelu_reference(x, approximate=False):
     if approximate:
         return 0.5 * x * (1.0 + jnp.tanh(TANH_GELU_C * (x + TANH_GELU_K * x**3)))
@@ -70,6 +90,7 @@ gelu = elementwise(
     reference=_gelu_reference,
     saves="x",
     options=(("approximate", False),),
+    check=_gelu_check,
     trusted=(-5.0, 5.0),
     use="hidden layers of transformers (BERT, GPT, ViT)",
     initializer=HE,
@@ -81,7 +102,8 @@ gelu = elementwise(
     notes="Default: the exact erf form, as PyTorch and Keras.  `jax.nn.gelu` defaults to the "
     "tanh form (approximate=True); pass `approximate=True` for it.  Both forms are computed "
     "stably here.  The output range is for the exact form.",
-    args="    approximate: False for the exact erf form, True for the tanh approximation.\n",
+    args="    approximate: False for the exact erf form, True for the tanh approximation\n"
+    '        (PyTorch\'s "none" and "tanh" are accepted).\n',
 )
 
 
@@ -218,4 +240,60 @@ hard_silu = elementwise(
     initializer=HE,
     paper='Howard et al., 2019, "Searching for MobileNetV3", https://arxiv.org/abs/1905.02244',
     jax_nn="hard_silu",
+)
+
+
+# quick_gelu's constant as hi + lo: z = 1.702 x is carried with its rounding (beta x rounded
+# once would cost |z| / 2 ulp in the left tail, 44 at z = -88, where exp meets it).
+_QUICK_C = Decimal("1.702")
+
+
+def _quick_gelu_z(x):
+    """z = 1.702 x as z + z_lo (Dekker), z_lo 0 where |x| > 2^100 (z's error is then far below
+    anything that reaches f)."""
+    hi, lo, halves = split_constant(_QUICK_C, dtype_kind(x))
+    z, error = two_product(hi, x, halves)
+    return z, jnp.where(jnp.abs(x) < 2.0**100, error + lo * x, 0.0)
+
+
+def _quick_gelu_forward(x):
+    # x sigmoid(z + z_lo) = x sigmoid(z) (1 + sigmoid(-z) z_lo) to first order (z_lo is below
+    # half an ulp of z); x sigmoid(z) is silu's, rounded once (see logistic_parts).
+    z, z_lo = _quick_gelu_z(x)
+    d, t, c, _ = logistic_parts(z)
+    y = jnp.where(beyond_logistic(z), 0.0, (x / d) * c)
+    return jnp.where(z_lo == 0.0, y, y + y * (t * z_lo))
+
+
+def _quick_gelu_partials(x):
+    # Keeps x.  f'(x) = g(z), z = 1.702 x, with g = silu' at beta = 1 (s (1 + z t)): silu's
+    # computation at the rounded z, times 1 + z_lo g'(z) / g(z) = 1 + z_lo t (2 + z (t - s)) /
+    # (1 + z t); next to g's zero, silu's polynomial in z - z0 with z_lo taken in.
+    z, z_lo = _quick_gelu_z(x)
+    _, t, _, far = logistic_parts(z)
+    g = silu_partials(z, 1.0)[0]
+    s = jnp.where(far, 0.0, 1.0 - t)
+    ratio = t * (2.0 + z * (t - s)) / (1.0 + z * t)
+    general = jnp.where(z_lo == 0.0, g, g + g * (z_lo * ratio))
+    return (near_root("silu", z, general, z_lo),)
+
+
+quick_gelu = elementwise(
+    name="quick_gelu",
+    summary="Quick GELU: x * sigmoid(1.702 x), CLIP's approximation of gelu.",
+    formula="x * sigmoid(1.702 x)",
+    derivative="s (1 + 1.702 x (1 - s)), s = sigmoid(1.702 x)",
+    output_range=(-0.16361018963299698, math.inf),
+    forward=_quick_gelu_forward,
+    partials=_quick_gelu_partials,
+    reference=lambda x: x / (1.0 + jnp.exp(-1.702 * x)),
+    saves="x",
+    trusted=(-100.0, 300.0),
+    use="hidden layers of CLIP and models trained with it (Hugging Face's `quick_gelu`)",
+    initializer=HE,
+    paper='Radford et al., 2021, "Learning Transferable Visual Models From Natural Language '
+    'Supervision", https://arxiv.org/abs/2103.00020; Hendrycks and Gimpel, 2016, "Gaussian '
+    'Error Linear Units (GELUs)", https://arxiv.org/abs/1606.08415',
+    notes="silu(x, beta=1.702) is the same function with 1.702 rounded to the dtype; quick_gelu "
+    "carries 1.702 x with its rounding, as the constant 1.702 is meant exactly.",
 )

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from actfn._numerics.exact import two_product
-from actfn._numerics.policy import dtype_kind, narrow_input
+from actfn._numerics.policy import dtype_kind, lookup, narrow_input
 from actfn._numerics.roots import near_root
 from actfn._numerics.series import economized, expm1_series, horner
 
@@ -214,7 +214,7 @@ def _t_gaussian_tail_scaled(x):
     """
     table = GAUSSIAN_TAIL_TABLE[dtype_kind(x)]
     t, g, d, i = table_grid(x, table.top, table.hi.shape[0])
-    a, b, h = jnp.asarray(table.hi)[i], jnp.asarray(table.lo)[i], jnp.asarray(table.hazard)[i]
+    a, b, h = lookup(table.hi, i), lookup(table.lo, i), lookup(table.hazard, i)
     c = expm1_series(_hazard_series(h, g, d, table.order), table.terms)
     # t 2^32 keeps the exact product's halves normal next to t = 0 (the low half of a t near
     # the smallest normal would flush, and p + e would lose 2^-12 of the product).

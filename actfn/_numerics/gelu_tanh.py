@@ -22,7 +22,7 @@ import numpy as np
 from actfn._numerics.elementary import exp, exp_parts
 from actfn._numerics.exact import decimal_pi, rounded, split_constant, two_product, two_sum
 from actfn._numerics.gaussian import T_SCALE, TABLE_STEP, table_grid, tabled, x_times_gate
-from actfn._numerics.policy import dtype_kind, narrow_input
+from actfn._numerics.policy import dtype_kind, lookup, narrow_input
 from actfn._numerics.roots import near_root
 from actfn._numerics.series import expm1_series
 
@@ -142,7 +142,7 @@ def _gelu_tanh_sigmoid_scaled(x):
     t, g, d, i = table_grid(x, top, hi.shape[0])
     c1, c3 = float(_C1), float(_C3)
     u = expm1_series(-d * ((c1 + (3.0 * c3) * (g * g)) + d * ((3.0 * c3) * g + d * c3)), 6)
-    a, b = jnp.asarray(hi)[i], jnp.asarray(lo)[i]
+    a, b = lookup(hi, i), lookup(lo, i)
     s = a * (1.0 / _GELU_TANH_SCALE)  # (0 where below the normal range: C = u there)
     c = (u * (1.0 - s)) / (1.0 + u * s)
     return a, b + (a + b) * c, t, jnp.clip(x, -top, top)

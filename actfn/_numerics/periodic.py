@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from actfn._numerics.exact import decimal_pi, rounded, split, two_product, two_sum
-from actfn._numerics.policy import dtype_kind
+from actfn._numerics.policy import dtype_kind, lookup
 from actfn._numerics.series import horner
 
 
@@ -195,7 +195,7 @@ def snake_offsets(magnitude, magnitude_lo, table=True) -> SnakeOffsets:
         # From the roots themselves, where e's series would not converge: each difference
         # but the last is exact next to u_k (the words and |ax|'s two parts share its grid).
         index = jnp.clip(k, 1.0, float(count)).astype(jnp.int32) - 1
-        root, *rest = (jnp.asarray(word)[index] for word in words)
+        root, *rest = (lookup(word, index) for word in words)
         d_table = (magnitude - root) + magnitude_lo
         for word in rest:
             d_table = d_table - word

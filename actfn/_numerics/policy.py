@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 
+import jax
 import jax.numpy as jnp
 
 LOW_PRECISION = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
@@ -44,3 +45,10 @@ def tracing_for(dtype):
         yield
     finally:
         _NARROW.reset(token)
+
+
+def lookup(table, index):
+    """table[index] for an index per element (gelu's and snake's tables), laid out as the index:
+    under JAX's explicit sharding a gather must be told its output's sharding (a replicated
+    table indexed by a sharded array is otherwise an error)."""
+    return jnp.asarray(table).at[index].get(out_sharding=jax.typeof(index).sharding)

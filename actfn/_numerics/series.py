@@ -13,7 +13,10 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import jax.numpy as jnp
 import numpy as np
+
+from actfn._numerics.exact import rounded, two_product, two_sum
 
 
 def horner(coefficients, t):
@@ -55,3 +58,21 @@ def _tanh_shrink_coefficients(n: int) -> tuple[float, ...]:
 # The series converges for |x| < pi/2: at |x| = 1, 44 terms reach float64's epsilon and 20
 # float32's.
 TANH_SHRINK_SERIES = _tanh_shrink_coefficients(44)
+
+
+def compensated_horner(coefficients, t):
+    """The polynomial at t as Horner's rule computed in twice the precision and rounded once
+    (Graillat, Langlois and Louvet, 2005): each step's product and sum are exact as value and
+    error (Dekker, Knuth), and the errors are summed by Horner's rule of their own.  Where the
+    polynomial cancels (rational's numerator next to its zeros) the result keeps the digits
+    plain Horner loses.  For |t| < 2^20, where the exact products' halves stay in range;
+    plain Horner beyond."""
+    inside = jnp.abs(t) < 2.0**20
+    ts = jnp.where(inside, t, 0.0)
+    s = coefficients[-1] + jnp.zeros_like(t)
+    error = jnp.zeros_like(t)
+    for c in reversed(coefficients[:-1]):
+        p, p_lo = two_product(s, ts)
+        s, s_lo = two_sum(rounded(p), c + jnp.zeros_like(t))
+        error = error * ts + (p_lo + s_lo)
+    return jnp.where(inside, s + error, horner(coefficients, t))
