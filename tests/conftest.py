@@ -40,3 +40,4 @@ def report_for(name: str, params_key: tuple, dtype: str) -> actfn.Report:
 def x64():
     with jax.enable_x64(True):
         yield
+

@@ -667,6 +667,8 @@ def _xielu_forward(x, alpha_p, alpha_n, beta):
     # (m - x is 0 below eps, and kept out of -inf - -inf at x = -inf.)
     negative = an * (_expm1_minus_x(m) + jnp.where(x < XIELU_EPS, 0.0, m - x)) + beta * x
     positive = jnp.where(jnp.isinf(x), x, ap * x * x + beta * x)  # inf, not inf - inf
+    # At x = -inf, f = -an + (beta - an) x in the limit (inf - inf as written).
+    negative = jnp.where(x == -jnp.inf, jnp.where(beta == an, -an, (beta - an) * x), negative)
     return jnp.where(x > 0, positive, negative)
 
 
@@ -696,7 +698,8 @@ def _xielu_partials(x, alpha_p, alpha_n, beta):
     positive = x > 0
     d_alpha_p = jnp.where(positive, x * x, 0.0) * jax.nn.sigmoid(alpha_p)
     d_alpha_n = jnp.where(positive, 0.0, g) * jax.nn.sigmoid(alpha_n)
-    d_beta = x + jnp.where(positive, 0.0, g)
+    # df/dbeta = x + g = expm1(min(x, eps)) for x <= 0 (finite at x = -inf).
+    d_beta = jnp.where(positive, x, em1)
     return dx, d_alpha_p, d_alpha_n, d_beta
 
 
