@@ -40,4 +40,3 @@ def report_for(name: str, params_key: tuple, dtype: str) -> actfn.Report:
 def x64():
     with jax.enable_x64(True):
         yield
-
