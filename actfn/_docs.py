@@ -159,6 +159,11 @@ def _tolerances() -> str:
     return markdown(rows)
 
 
+def _provenance(data: dict) -> str:
+    """The line above a measured table: the command and the machine it ran on."""
+    return f"`{data['command']}` on {data['machine']} (jax {data['jax']}, {data['backend']}):"
+
+
 def _load(path: str):
     return json.loads((ROOT / path).read_text())
 
@@ -167,7 +172,7 @@ def _accuracy() -> str:
     from actfn import _accuracy
 
     data = _load(ACCURACY_DATA)
-    head = f"`{data['command']}` on {data['machine']} (jax {data['jax']}, {data['backend']}):"
+    head = _provenance(data)
     results = [_accuracy.Result(**r) for r in data["results"]]
     return head + "\n\n" + _accuracy.table(results)
 
@@ -177,7 +182,7 @@ def _bench(path: str) -> Callable[[], str]:
         from actfn import _bench
 
         data = _load(path)
-        head = f"`{data['command']}` on {data['machine']} (jax {data['jax']}, {data['backend']}):"
+        head = _provenance(data)
         return head + "\n\n" + _bench.table([_bench.Row(**r) for r in data["rows"]])
 
     return render
@@ -194,7 +199,7 @@ def _keras_bench() -> str:
     from actfn import _bench
 
     data = _load(KERAS_DATA)
-    head = f"`{data['command']}` on {data['machine']} (jax {data['jax']}, {data['backend']}):"
+    head = _provenance(data)
     return head + "\n\n" + _bench.keras_table([_bench.KerasRow(**r) for r in data["rows"]])
 
 

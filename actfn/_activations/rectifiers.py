@@ -8,7 +8,7 @@ from decimal import Decimal
 import jax
 import jax.numpy as jnp
 
-from actfn._numerics.elementary import expm1, log1p, times_gate
+from actfn._numerics.elementary import expm1, expm1_minus_x_series, log1p, times_gate
 from actfn._numerics.exact import split_constant
 from actfn._numerics.policy import dtype_kind
 from actfn._wiring import GLOROT, HE, NON_NEGATIVE, POSITIVE, Kink, Param, elementwise
@@ -649,15 +649,10 @@ def _softplus(r):
 
 
 def _expm1_minus_x(m):
-    # exp(m) - 1 - m without cancelling next to 0: (m^2 / 2) times the series of expm1's
-    # (1 + m/3 (1 + m/4 (...))) below |m| = log 2, the plain difference beyond.
-    terms = 17 if m.dtype == jnp.float64 else 10
+    # exp(m) - 1 - m without cancelling next to 0: expm1's own series part below |m| = log 2,
+    # the plain difference beyond.
     small = jnp.abs(m) < math.log(2.0)
-    ms = jnp.where(small, m, 0.0)
-    acc = jnp.ones_like(m)
-    for n in range(terms, 2, -1):
-        acc = 1.0 + acc * ms / float(n)
-    return jnp.where(small, (ms * ms * 0.5) * acc, expm1(m) - m)
+    return jnp.where(small, expm1_minus_x_series(jnp.where(small, m, 0.0)), expm1(m) - m)
 
 
 def _xielu_forward(x, alpha_p, alpha_n, beta):
