@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -42,7 +43,9 @@ def define(
             (df/dx, df/dparam1, ...), all elementwise; `saved` is x or y as `saves` says.
         name: the activation's name (default: `forward.__name__`).
         params: the continuous parameters, in order: `{"beta": 1.0}` with defaults, or a list
-            of names without defaults.  Each may be a number or a learnable array.
+            of names.  Each may be a number or a learnable array.  Left out, they are read
+            from `forward`'s signature: every argument after x, with its Python default
+            (`def f(x, beta=1.0)`) or required.
         kinks: non-differentiable points, `{x: derivative chosen there}`, or a list of them.
         saves: "x" or "y", the one array the backward rule keeps ("y" when f' is a function of
             the output: less memory in training).
@@ -51,6 +54,11 @@ def define(
 
     Returns:
         The activation, called as `fn(x, *params)`.
+
+    Raises:
+        TypeError: when `forward` or `derivative` cannot be called with x and the parameters,
+            or `derivative` does not return one value per input (checked here, on abstract
+            values, not at the first gradient).
     """
     if saves not in ("x", "y"):
         raise ValueError(f'`actfn.define` `saves` must be "x" or "y", got {saves!r}.')
@@ -59,21 +67,12 @@ def define(
     name = name or getattr(forward, "__name__", "activation")
     if not name.isidentifier():
         name = "activation"
-    if isinstance(params, Mapping):
-        declared = tuple(Param(k, float(v)) for k, v in params.items())
-    else:
-        declared = tuple(Param(k, REQUIRED) for k in params)
-    count = len(declared)
+    declared = _declared_params(forward, params, name)
+    _check_arity(forward, derivative, declared, saves, name)
 
     def partials(saved, *values):
         slopes = derivative(saved, *values)
-        slopes = slopes if isinstance(slopes, tuple) else (slopes,)
-        if len(slopes) != 1 + count:
-            raise TypeError(
-                f"`{name}`'s derivative returned {len(slopes)} value(s); it must return df/dx "
-                f"followed by one derivative per parameter ({1 + count} in all)."
-            )
-        return slopes
+        return tuple(slopes) if isinstance(slopes, (tuple, list)) else (slopes,)
 
     if isinstance(kinks, Mapping):
         kink_list = tuple(
@@ -102,6 +101,63 @@ def define(
         paper="user-defined",
         registered=False,
     )
+
+
+def _declared_params(forward: Callable, params, name: str) -> tuple[Param, ...]:
+    """The parameters as declared, or read from `forward`'s signature (with its defaults)."""
+    try:
+        arguments = list(inspect.signature(forward).parameters.values())[1:]
+    except (TypeError, ValueError):  # a builtin or a C function: no signature to read
+        arguments = []
+    defaults = {
+        a.name: a.default
+        for a in arguments
+        if a.kind in (a.POSITIONAL_ONLY, a.POSITIONAL_OR_KEYWORD) and a.default is not a.empty
+    }
+    if isinstance(params, Mapping):
+        return tuple(Param(k, float(v)) for k, v in params.items())
+    names = list(params)
+    if not names:
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        names = [a.name for a in arguments if a.kind in positional]
+    declared = []
+    for k in names:
+        default = defaults.get(k, REQUIRED)
+        if default is not REQUIRED and (
+            isinstance(default, bool) or not isinstance(default, (int, float))
+        ):
+            raise TypeError(
+                f"`actfn.define`: `{name}`'s argument `{k}` defaults to {default!r}, which is not "
+                "a number, and parameters are continuous. Bind it with `functools.partial` or a "
+                "closure before defining the activation."
+            )
+        declared.append(Param(k, REQUIRED if default is REQUIRED else float(default)))
+    return tuple(declared)
+
+
+def _check_arity(forward, derivative, declared, saves: str, name: str) -> None:
+    """Call both functions on abstract scalars: a wrong signature or a derivative with too few
+    outputs fails here, with the activation's name, not at the first gradient."""
+    scalar = jax.ShapeDtypeStruct((), jnp.float32)
+    names = [p.name for p in declared]
+    for role, fn, first in (("forward", forward, "x"), ("derivative", derivative, saves)):
+        try:
+            out = jax.eval_shape(fn, scalar, *[scalar] * len(declared))
+        except TypeError as err:
+            raise TypeError(
+                f"`actfn.define`: `{name}`'s {role} cannot be called as "
+                f"{role}({', '.join([first, *names])}): {err}. Give it one argument for "
+                f"{first} and one per parameter, in that order."
+            ) from None
+        if role == "derivative":
+            slopes = out if isinstance(out, (tuple, list)) else (out,)
+            if len(slopes) != 1 + len(declared):
+                wanted = ", ".join(f"df/d{n}" for n in ["x", *names])
+                raise TypeError(
+                    f"`actfn.define`: `{name}`'s derivative returns {len(slopes)} value(s), but "
+                    f"it has {len(declared)} parameter(s): return df/dx followed by one "
+                    f"derivative per parameter, ({wanted})."
+                )
 
 
 def forward_mode(fn: Callable) -> Callable:

@@ -105,9 +105,146 @@ def test_wrong_kink_value_is_caught():
     assert "at x = 0.0: got 1.0, expected 0.0" in message
 
 
-def test_undeclared_kink_is_reported():
-    relu = actfn.define(lambda x: jnp.maximum(x, 0.0), lambda x: jnp.where(x > 0, 1.0, 0.0))
-    rejected(relu, match="not differentiable and no kink is declared", points=POINTS)
+def test_undeclared_kink_is_reported_with_the_one_sided_derivatives_measured():
+    leaky = actfn.define(
+        lambda x: jnp.where(x > 0, x, 0.25 * x), lambda x: jnp.where(x > 0, 1.0, 0.25)
+    )
+    message = rejected(leaky, match="`kinks` failed in float32 at x = 0.0", points=POINTS)
+    assert "one-sided derivatives 0.25 (left) and 1 (right), the backward rule gives 0.25" in (
+        message
+    )
+    assert "declare it with `kinks={0.0: d}`" in message
+    assert "None" not in message
+
+
+def test_a_reference_taking_the_parameters_in_order_is_passed_them_in_order():
+    def elu_forward(x, alpha):
+        return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0.0)))
+
+    def elu_derivative(x, alpha):
+        neg = jnp.minimum(x, 0.0)
+        return jnp.where(x > 0, 1.0, alpha * jnp.exp(neg)), jnp.where(x > 0, 0.0, jnp.expm1(neg))
+
+    elu = actfn.define(elu_forward, elu_derivative, params={"alpha": 1.0}, kinks={0.0: 1.0})
+    good = actfn.verify(elu, lambda x, a: jnp.where(x > 0, x, a * (jnp.exp(x) - 1.0)))
+    assert good.passed
+    # The reference is really called with the parameter: a wrong one is caught.
+    rejected(
+        elu,
+        lambda x, a: jnp.where(x > 0, x, 2.0 * a * (jnp.exp(x) - 1.0)),
+        match="value vs reference",
+        points=POINTS,
+    )
+    with pytest.raises(TypeError, match=r"the reference of `elu_forward` takes \(x\), but the "):
+        actfn.verify(elu, lambda x: x)
+
+
+# --- what verify reports instead of crashing -------------------------------------------------
+
+
+def prelu_with_unsummed_alpha_gradient():
+    @jax.custom_vjp
+    def prelu(x, alpha):
+        return jnp.where(x > 0, x, alpha * x)
+
+    def bwd(residuals, g):
+        x, alpha = residuals
+        return g * jnp.where(x > 0, 1.0, alpha), g * jnp.where(x > 0, 0.0, x)  # not summed
+
+    prelu.defvjp(lambda x, alpha: (prelu(x, alpha), (x, alpha)), bwd)
+    return prelu
+
+
+def test_a_cotangent_of_the_wrong_shape_is_a_failed_check_naming_the_parameter():
+    report = actfn.verify(
+        prelu_with_unsummed_alpha_gradient(), params={"alpha": 0.25}, raise_on_failure=False
+    )
+    assert [(c.name, c.passed) for c in report.checks] == [("runs", False)] * 2
+    message = report.failures[0].message("prelu")
+    assert "returns a cotangent of shape (7,) for `alpha`, whose shape is ()" in message
+
+
+def test_an_exception_in_the_function_is_a_failed_check():
+    def broken(x, g):
+        raise RuntimeError("the user's bug")
+
+    report = actfn.verify(hand_written(jnp.tanh, broken), raise_on_failure=False)
+    assert {c.name for c in report.failures} == {"runs"}
+    assert "raised RuntimeError: the user's bug" in report.failures[0].message("tanh")
+
+
+def user_softmax(x):
+    e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_with_bwd(bwd):
+    f = jax.custom_vjp(user_softmax)
+    f.defvjp(lambda x: (user_softmax(x), user_softmax(x)), bwd)
+    return f
+
+
+def test_a_user_function_along_an_axis_is_detected_and_fed_arrays():
+    def right(y, g):
+        return (y * (g - jnp.sum(g * y, axis=-1, keepdims=True)),)
+
+    def wrong(y, g):  # forgets the sum's dependence on the other elements
+        return (y * (g - g * y),)
+
+    for declared in ({}, {"axis": -1}):
+        report = actfn.verify(softmax_with_bwd(right), jax.nn.softmax, **declared)
+        assert report.passed and any(c.name == "vjp vs finite differences" for c in report.checks)
+        rejected(softmax_with_bwd(wrong), match="vjp vs finite differences", **declared)
+    with pytest.raises(ValueError, match="`relu` is elementwise"):
+        actfn.verify(actfn.relu, axis=-1)
+
+
+def test_every_failed_check_prints_the_figure_that_failed_it():
+    def tanh_rule(bwd, fwd=jnp.tanh):
+        return hand_written(fwd, bwd)
+
+    def slope(x):
+        return 1.0 - jnp.tanh(x) ** 2
+
+    bank = {
+        "not linear in g": tanh_rule(lambda x, g: (jnp.sign(g) * slope(x),)),
+        "ignores g": tanh_rule(lambda x, g: (slope(x),)),
+        "other value": tanh_rule(lambda x, g: (g * slope(x),), lambda x: jnp.tanh(x) * 1.001),
+        "float16": tanh_rule(lambda x, g: ((g * slope(x)).astype(jnp.float16),)),
+        "inf": tanh_rule(lambda x, g: (g * jnp.where(x > 3, jnp.inf, slope(x)),)),
+        "wrong": tanh_rule(lambda x, g: (g * slope(x) * 1.01,)),
+        "unsummed": prelu_with_unsummed_alpha_gradient(),
+        "kink": actfn.define(
+            lambda x: jnp.maximum(x, 0.0), lambda x: jnp.where(x >= 0, 1.0, 0.0), kinks={0.0: 0.0}
+        ),
+    }
+    seen = set()
+    for label, fn in bank.items():
+        params = {"alpha": 0.25} if label == "unsummed" else None
+        report = actfn.verify(
+            fn,
+            jnp.tanh if label != "kink" and not params else None,
+            params=params,
+            points=POINTS,
+            raise_on_failure=False,
+        )
+        assert not report.passed, label
+        for check in report.failures:
+            seen.add(check.name)
+            message = check.message(label)
+            assert "None" not in message and "abs error 0," not in message, message
+            assert " 0x the tolerance" not in message, message
+            assert check.figure or (check.worst_input is not None and check.score > 1), message
+    assert {
+        "linear in the cotangent",
+        "zero cotangent gives zero",
+        "value_and_grad value equals the call",
+        "dtype and shape",
+        "gradient finite",
+        "grad vs finite differences",
+        "kinks",
+        "runs",
+    } <= seen
 
 
 def test_ignored_cotangent_is_caught():
@@ -226,10 +363,33 @@ def test_define_makes_a_jit_custom_vjp_activation_with_the_dtype_policy():
     assert "custom_vjp_call" in jaxpr
 
 
-def test_define_rejects_a_derivative_with_the_wrong_arity():
-    bad = actfn.define(swish_forward, lambda x, beta: jax.nn.sigmoid(x), params={"beta": 1.0})
-    with pytest.raises(TypeError, match="one derivative per parameter"):
-        jax.grad(lambda x: bad(x, 1.0))(1.0)
+def test_define_rejects_a_derivative_with_the_wrong_arity_when_it_is_defined():
+    # Only df/dx for a function with a parameter: found at definition, not at the first grad.
+    with pytest.raises(TypeError, match=r"returns 1 value\(s\), but it has 1 parameter"):
+        actfn.define(swish_forward, lambda x, beta: jax.nn.sigmoid(x), params={"beta": 1.0})
+    with pytest.raises(TypeError, match=r"derivative cannot be called as derivative\(x, beta\)"):
+        actfn.define(swish_forward, lambda x: jax.nn.sigmoid(x), params={"beta": 1.0})
+    with pytest.raises(TypeError, match=r"forward cannot be called as forward\(x, beta\)"):
+        actfn.define(jnp.tanh, swish_derivative, params={"beta": 1.0})
+
+
+def test_define_takes_the_parameters_and_defaults_of_the_forward_signature():
+    def scaled_swish(x, beta=1.5):
+        return swish_forward(x, beta)
+
+    swish = actfn.define(scaled_swish, swish_derivative)
+    assert str(swish.__signature__) == "(x, beta=1.5)"
+    x = jnp.linspace(-3.0, 3.0, 7)
+    np.testing.assert_array_equal(swish(x), swish(x, 1.5))
+    assert not np.array_equal(swish(x), swish(x, 1.0))
+    dbeta = jax.grad(lambda b: swish(x, b).sum())(1.5)
+    np.testing.assert_allclose(dbeta, swish_derivative(x, 1.5)[1].sum(), rtol=1e-6)
+    assert actfn.verify(swish, reference=swish_reference).passed
+    # Named without defaults, the signature's defaults still apply.
+    named = actfn.define(scaled_swish, swish_derivative, params=["beta"])
+    np.testing.assert_array_equal(named(x), swish(x))
+    with pytest.raises(TypeError, match="`approximate` defaults to False, which is not a number"):
+        actfn.define(lambda x, approximate=False: x, lambda x, approximate: (1.0, 0.0))
 
 
 def test_register_makes_a_definition_available_by_name():

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from actfn._verify.along_axis import _check_axis
+from actfn._verify.crash import crashed
 from actfn._verify.elementwise import _check_elementwise
 from actfn._verify.report import DEFAULT_DTYPES, Check as Check, Report as Report
 from actfn._verify.target import _resolve, default_points as default_points
@@ -40,6 +41,7 @@ def verify(
     dtypes: Sequence[Any] | None = None,
     order: int = 2,
     kinks: Mapping[float, float] | Sequence[float] | None = None,
+    axis: int | None = None,
     raise_on_failure: bool = True,
 ) -> Report:
     """Check a function's hand-written derivative at every point, against float64 oracles.
@@ -60,24 +62,41 @@ def verify(
         order: 2 also checks the second derivative (grad of grad).
         kinks: the non-differentiable points, as `{x: derivative there}` to check that
             derivative exactly, or a list of locations.  Points within the finite-difference
-            step of a kink are skipped and counted; undeclared kinks are reported.
+            step of a kink are skipped and counted; undeclared kinks are reported with the
+            one-sided derivatives measured there.
+        axis: declares that `fn` works along this axis of its input (a softmax), and passes it
+            as `axis=` where `fn` takes one: it is fed arrays of shape (4, 6) and its
+            vector-Jacobian products are checked.  Left out, a function that is not
+            elementwise (its value on an array differs from its values element by element) is
+            found and checked the same way.
         raise_on_failure: raise `AssertionError` naming the first failed check.
 
     Returns:
-        A `Report`; `str(report)` is a table, `report.passed` the verdict.
+        A `Report`; `str(report)` is a table, `report.passed` the verdict.  An exception from
+        `fn` or its backward rule (JAX's own type errors included) is a failed check `runs`
+        that says what went wrong; the other checks of that dtype are then not run.
+
+    Raises:
+        TypeError: when `reference` takes neither the parameters' names nor one argument per
+            parameter.
+        AssertionError: with `raise_on_failure`, naming every failed check.
     """
-    target = _resolve(fn, reference, params, kinks)
+    target = _resolve(fn, reference, params, kinks, axis)
     report = Report(target.name)
     dtypes = tuple(dtypes) if dtypes is not None else DEFAULT_DTYPES
     for dtype in dtypes:
         dtype = jnp.dtype(dtype)
-        if target.elementwise:
-            pts = np.asarray(
-                points if points is not None else default_points(target.domain), dtype=np.float64
-            ).reshape(-1)
-            report.checks += _check_elementwise(target, pts, dtype, order)
-        else:
-            report.checks += _check_axis(target, dtype, order)
+        try:
+            if target.elementwise:
+                pts = np.asarray(
+                    points if points is not None else default_points(target.domain),
+                    dtype=np.float64,
+                ).reshape(-1)
+                report.checks += _check_elementwise(target, pts, dtype, order)
+            else:
+                report.checks += _check_axis(target, dtype, order)
+        except Exception as err:  # noqa: BLE001 - every failure of `fn` is a failed check
+            report.checks.append(crashed(target, dtype, err))
     if raise_on_failure and not report.passed:
         raise AssertionError("\n".join(c.message(target.name) for c in report.failures))
     return report

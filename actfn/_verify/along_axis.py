@@ -14,7 +14,7 @@ from actfn._verify.target import _Target
 
 def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
     dname = str(jnp.dtype(dtype))
-    call = _call(target)
+    with_params = _call(target)
     rng = np.random.default_rng(0)
     shape = (4, 6)
     x_np = rng.normal(scale=2.0, size=shape)
@@ -22,34 +22,85 @@ def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
     mode = _x64() if dname == "float64" else jax.enable_x64(False)
     with mode:
         x = jnp.asarray(x_np, dtype=dtype)
-        y, vjp = jax.vjp(call, x)
+        # Continuous parameters at their tested values (their own gradients are not checked
+        # along an axis).
+        ps = tuple(jnp.asarray(v, dtype=dtype) for v in target.params.values())
+
+        def call(z):
+            return with_params(z, *ps)
+
+        y = jax.jit(call)(x)
+
+        @jax.jit
+        def vjp(g):
+            return jax.vjp(call, x)[1](g)
+
         g = jnp.asarray(rng.normal(size=y.shape), dtype=dtype)
         (dx,) = vjp(g)
         ok = y.dtype == x.dtype and dx.dtype == x.dtype and dx.shape == x.shape
-        checks.append(Check("dtype and shape", dname, bool(ok)))
-        (_, inside), _ = jax.value_and_grad(
-            lambda z: (jnp.vdot(g, call(z)), call(z)), has_aux=True
+        checks.append(
+            Check(
+                "dtype and shape",
+                dname,
+                bool(ok),
+                figure=""
+                if ok
+                else f"input {x.dtype}{x.shape}: value {y.dtype}{y.shape}, "
+                f"gradient {dx.dtype}{dx.shape}",
+            )
+        )
+        (_, inside), _ = jax.jit(
+            jax.value_and_grad(lambda z: (jnp.vdot(g, call(z)), call(z)), has_aux=True)
         )(x)
         plain = call(x)
+        same = (
+            inside.dtype == plain.dtype
+            and bool(jnp.array_equal(inside, plain))
+            and bool(jnp.array_equal(y, plain))
+        )
         checks.append(
             Check(
                 "value_and_grad value equals the call",
                 dname,
-                bool(
-                    inside.dtype == plain.dtype
-                    and jnp.array_equal(inside, plain)
-                    and jnp.array_equal(y, plain)
-                ),
+                same,
+                figure=""
+                if same
+                else "the value inside value_and_grad or vjp differs from "
+                f"the call by up to {float(jnp.max(jnp.abs(_np(inside) - _np(plain)))):.3g}; "
+                "the custom_vjp forward rule returns another value",
             )
         )
         (zero,) = vjp(jnp.zeros_like(y))
-        checks.append(Check("zero cotangent gives zero", dname, not bool(jnp.any(zero != 0))))
+        nonzero = int(jnp.sum(zero != 0))
+        checks.append(
+            Check(
+                "zero cotangent gives zero",
+                dname,
+                not nonzero,
+                figure=""
+                if not nonzero
+                else f"{nonzero} of {zero.size} cotangents are nonzero "
+                f"(up to {float(jnp.max(jnp.abs(_np(zero)))):.3g}) for a zero cotangent; the "
+                "backward rule ignores the cotangent",
+            )
+        )
         (again,) = vjp(g)
-        checks.append(Check("deterministic", dname, bool(jnp.array_equal(dx, again))))
+        differ = int(jnp.sum(~((dx == again) | (jnp.isnan(dx) & jnp.isnan(again)))))
+        checks.append(
+            Check(
+                "deterministic",
+                dname,
+                not differ,
+                figure="" if not differ else f"two backward passes differ at {differ} point(s)",
+            )
+        )
         second = None
         if order >= 2:
             v = jnp.asarray(rng.normal(size=shape), dtype=dtype)
-            second = jax.grad(lambda z: jnp.vdot(v, jax.grad(lambda w: jnp.vdot(g, call(w)))(z)))(x)
+            second = jax.jit(
+                jax.grad(lambda z: jnp.vdot(v, jax.grad(lambda w: jnp.vdot(g, call(w)))(z)))
+            )(x)
+        p_used = [float(_np(p)) for p in ps]
         x_used = _np(x)
         g_used = _np(g)
         dx_np = _np(dx)
@@ -59,7 +110,8 @@ def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
     with _x64():
         x64 = jnp.asarray(x_used)
         g64 = jnp.asarray(g_used)
-        f64 = jax.jit(call)
+        p64 = tuple(jnp.asarray(p) for p in p_used)
+        f64 = jax.jit(lambda z: with_params(z, *p64))
         # Finite differences of <g, f(x)> along each input coordinate: the whole J^T g.
         flat = x_used.reshape(-1)
         h = FD_STEP * np.maximum(np.abs(flat), 1.0)
@@ -68,7 +120,7 @@ def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
         def directional(z):
             zs = np.asarray(z).reshape(-1, n)  # one perturbation of coordinate k per row
             return np.asarray(
-                jax.vmap(lambda r: jnp.vdot(g64, f64(r.reshape(shape))))(jnp.asarray(zs))
+                jax.jit(jax.vmap(lambda r: jnp.vdot(g64, f64(r.reshape(shape)))))(jnp.asarray(zs))
             )
 
         offsets = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
@@ -94,9 +146,9 @@ def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
             )
         )
         if target.reference is not None:
-            ref = jax.jit(target.reference)
+            ref = jax.jit(lambda z: target.reference(z, *p64))
             ref_y = np.asarray(ref(x64))
-            ref_dx = np.asarray(jax.vjp(ref, x64)[1](g64)[0])
+            ref_dx = np.asarray(jax.jit(lambda z, c: jax.vjp(ref, z)[1](c)[0])(x64, g64))
             yscale = np.full(ref_y.size, np.max(np.abs(ref_y)))
             checks.append(
                 _compare(
@@ -138,9 +190,11 @@ def _check_axis(target: _Target, dtype, order: int) -> list[Check]:
             if second_np is not None:
                 v64 = jnp.asarray(v_np)
                 ref2 = np.asarray(
-                    jax.grad(lambda z: jnp.vdot(v64, jax.grad(lambda w: jnp.vdot(g64, ref(w)))(z)))(
-                        x64
-                    )
+                    jax.jit(
+                        jax.grad(
+                            lambda z: jnp.vdot(v64, jax.grad(lambda w: jnp.vdot(g64, ref(w)))(z))
+                        )
+                    )(x64)
                 )
                 checks.append(
                     _compare(

@@ -51,9 +51,11 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
         if target.reference is not None:
             ref = jax.jit(target.reference)
             ref_value = np.asarray(ref(x64, *p64))
-            ref_grads = jax.vmap(
-                jax.grad(lambda xi, *p: ref(xi, *p), argnums=tuple(range(1 + len(p64)))),
-                in_axes=(0,) + (None,) * len(p64),
+            ref_grads = jax.jit(
+                jax.vmap(
+                    jax.grad(lambda xi, *p: ref(xi, *p), argnums=tuple(range(1 + len(p64)))),
+                    in_axes=(0,) + (None,) * len(p64),
+                )
             )(x64, *p64)
             ref_grads = [np.asarray(g) for g in ref_grads]
             # Where the textbook formula overflows (exp(1000)) it is no oracle: those points
@@ -136,7 +138,7 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
                     args[i] = pi
                     return call(xi, *args)
 
-                return jax.vmap(one)(xs, zs)
+                return jax.jit(jax.vmap(one))(xs, zs)
 
             pfd, pfd_err, prough, _ = _richardson(along_p, np.full_like(x_np, p_np[i]), hp)
             checks.append(
@@ -162,9 +164,11 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
             # Where f' itself has a kink (elu at 0, sparse_plus at +-1) f'' is undefined: skip.
             skip2 = skip | rough2
             if target.reference is not None:
-                ref2 = jax.vmap(
-                    jax.grad(jax.grad(lambda xi, *p: ref(xi, *p))),
-                    in_axes=(0,) + (None,) * len(p64),
+                ref2 = jax.jit(
+                    jax.vmap(
+                        jax.grad(jax.grad(lambda xi, *p: ref(xi, *p))),
+                        in_axes=(0,) + (None,) * len(p64),
+                    )
                 )(x64, *p64)
                 checks.append(
                     _compare(
@@ -193,7 +197,12 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
                 )
             )
 
-        checks.append(_kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared))
+        sides = None
+        if undeclared.any():
+            at = x_np[undeclared]
+            sides = _one_sided(lambda z: f64(jnp.asarray(z), *p64), at, h[undeclared])
+            sides += (got["dx"][undeclared],)
+        checks.append(_kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared, sides))
         # No NaN or inf in the gradient where the true derivative is finite.
         truth_finite = np.isfinite(fd) & ~skip & (np.abs(fd) <= float(jnp.finfo(dtype).max))
         bad = truth_finite & ~np.isfinite(got["dx"])
@@ -206,31 +215,43 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
                 worst_input=float(x_np[bad][0]) if bad.any() else None,
                 got=float(got["dx"][bad][0]) if bad.any() else None,
                 expected=float(fd[bad][0]) if bad.any() else None,
-                score=float(bad.sum()),
-                note=f"{int(bad.sum())} non-finite" if bad.any() else "",
+                figure=f"{int(bad.sum())} non-finite gradient(s) where the derivative is finite"
+                if bad.any()
+                else "",
             )
         )
     return checks
 
 
-def _kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared) -> Check:
+def _one_sided(values, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The slopes left and right of a kink within h/4 of x, in float64: differences over
+    [x - h, x - h/4] and [x + h/4, x + h], which lie on one side of it."""
+    f = np.asarray(values(np.concatenate([x - h, x - h / 4, x + h / 4, x + h]))).reshape(4, -1)
+    return (f[1] - f[0]) / (0.75 * h), (f[3] - f[2]) / (0.75 * h)
+
+
+def _kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared, sides) -> Check:
     """Declared kinks give exactly the declared derivative; no undeclared kink was found.
 
     A kink whose location is not a number of the dtype (hard_sigmoid's -offset/slope with a
-    float16 slope) cannot be hit exactly, and is counted as skipped.
+    float16 slope) cannot be hit exactly, and is counted as skipped.  An undeclared one is
+    reported with the one-sided derivatives measured there (`sides`: left, right, and the
+    backward rule's value).
     """
     if undeclared.any():
         xs = x_np[undeclared]
+        left, right, rule = (float(v[0]) for v in sides)
         return Check(
             "kinks",
             dname,
             False,
             worst_input=float(xs[0]),
             points=len(kink_points),
-            score=float(undeclared.sum()),
-            note=f"{int(undeclared.sum())} point(s) where the function is not "
-            f"differentiable and no kink is declared, first near x = {xs[0]:.6g}; "
-            "declare them with `kinks=`",
+            figure=f"not differentiable there: one-sided derivatives {left:.6g} (left) and "
+            f"{right:.6g} (right), the backward rule gives {rule:.6g}; "
+            f"{int(undeclared.sum())} such point(s) and no kink declared there",
+            note=f"declare it with `kinks={{{float(f'{xs[0]:.6g}')!r}: d}}`, d the derivative to "
+            "return there (the README's rule takes the one-sided one of smaller magnitude)",
         )
     declared = [(a, s) for a, s in kink_points if s is not None]
     exact = [(a, s) for a, s in declared if float(_np(jnp.asarray(a, dtype=dtype))) == a]
@@ -248,26 +269,29 @@ def _kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared) -> Check:
     mode = _x64() if dname == "float64" else jax.enable_x64(False)
     with mode:
         where = jnp.asarray([a for a, _ in declared], dtype=dtype)
-        got = jax.vmap(jax.grad(lambda xi, *p: call(xi, *p)), in_axes=(0,) + (None,) * len(ps))(
-            where, *ps
-        )
+        got = jax.jit(
+            jax.vmap(jax.grad(lambda xi, *p: call(xi, *p)), in_axes=(0,) + (None,) * len(ps))
+        )(where, *ps)
         expected = jnp.asarray([s for _, s in declared], dtype=dtype)
         got_np = _np(got)
         exp_np = _np(expected)
         at = _np(where)
-    wrong = got_np != exp_np
+    wrong = ~((got_np == exp_np) | (np.isnan(got_np) & np.isnan(exp_np)))
     i = int(np.argmax(wrong)) if wrong.any() else 0
     return Check(
         "kinks",
         dname,
         not wrong.any(),
         max_abs=float(np.max(np.abs(got_np - exp_np))),
-        worst_input=float(at[i]),
-        got=float(got_np[i]),
-        expected=float(exp_np[i]),
+        worst_input=float(at[i]) if wrong.any() else None,
+        got=float(got_np[i]) if wrong.any() else None,
+        expected=float(exp_np[i]) if wrong.any() else None,
         points=len(declared),
         skipped=skipped,
-        score=float(wrong.sum()),
+        figure=f"the declared derivative is exact; {int(wrong.sum())} of {len(declared)} "
+        "kink(s) differ"
+        if wrong.any()
+        else "",
         note="exact derivative at each declared kink",
     )
 
@@ -287,7 +311,7 @@ def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
             "dtype and shape",
             dname,
             bool(ok_dtype),
-            note=""
+            figure=""
             if ok_dtype
             else f"input {x.dtype}{x.shape}: value "
             f"{y.dtype}{y.shape}, gradient {dx.dtype}{dx.shape}, parameter gradients "
@@ -302,28 +326,39 @@ def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
             x,
             y,
             same,
-            jax.vmap(jax.value_and_grad(lambda xi: call(xi, *ps)))(x)[0],
+            jax.jit(
+                jax.vmap(jax.value_and_grad(lambda xi, *p: call(xi, *p)), (0,) + (None,) * len(ps))
+            )(x, *ps)[0],
         )
     )
-    primal, vjp = jax.vjp(lambda z, *p: call(z, *p), x, *ps)
+
+    @jax.jit
+    def vjp(g, x=x, ps=ps):
+        # One compiled backward pass, run for each cotangent (the cotangent is an argument, so
+        # XLA cannot fold a zero one away).
+        return jax.vjp(lambda z, *p: call(z, *p), x, *ps)[1](g)
+
+    primal = y
     ones = vjp(jnp.ones_like(primal))[0]
     # Where the derivative is infinite (exp overflowing), 0 * inf is NaN in any backward rule.
     finite = np.isfinite(_np(ones))
     zero = vjp(jnp.zeros_like(primal))
+    names = ["x", *target.params]
     nonzero = [
-        bool(np.any(np.asarray(z != 0) & finite))
-        if z.shape == x.shape
-        else bool(np.any(np.asarray(z != 0)))
-        for z in zero
+        (n, _np(z), (_np(z) != 0) & finite if z.shape == x.shape else _np(z) != 0)
+        for n, z in zip(names, zero)
     ]
-    out.append(
-        Check(
-            "zero cotangent gives zero",
-            dname,
-            not any(nonzero),
-            note="" if not any(nonzero) else "the backward rule ignores the cotangent",
+    nonzero = [(n, z, bad) for n, z, bad in nonzero if bad.any()]
+    figure = ""
+    if nonzero:
+        n, z, bad = nonzero[0]
+        i = int(np.argmax(bad.reshape(-1)))
+        at = f" at x = {float(_np(x).reshape(-1)[i])!r}" if z.shape == x.shape else ""
+        figure = (
+            f"the cotangent of `{n}` for a zero cotangent is {float(z.reshape(-1)[i])!r}{at} "
+            f"({int(bad.sum())} nonzero); the backward rule ignores the cotangent"
         )
-    )
+    out.append(Check("zero cotangent gives zero", dname, not nonzero, figure=figure))
     g = jax.random.uniform(jax.random.key(1), x.shape, dtype=x.dtype, minval=-2.0, maxval=2.0)
     scaled = vjp(g)[0]
     eps = float(jnp.finfo(x.dtype).eps)
@@ -334,13 +369,16 @@ def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
         err = np.abs(a - b)
         bound = TOL_LINEARITY * eps * np.abs(b) + float(jnp.finfo(x.dtype).tiny)
         bad = ~(err <= bound) & np.isfinite(b)
-    i = int(np.argmax(bad)) if bad.any() else 0
+        score = np.where(np.isfinite(b), np.where(np.isnan(err), np.inf, err) / bound, 0.0)
+    i = int(np.argmax(score)) if bad.any() else 0
     xf = _np(x)
     out.append(
         Check(
             "linear in the cotangent",
             dname,
             not bad.any(),
+            max_abs=float(err[i]) if bad.any() else 0.0,
+            score=float(score[i]) if bad.any() else 0.0,
             worst_input=float(xf[i]) if bad.any() else None,
             got=float(a[i]) if bad.any() else None,
             expected=float(b[i]) if bad.any() else None,
@@ -348,9 +386,24 @@ def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
             note="vjp(g) = g * vjp(1) elementwise",
         )
     )
-    again = vjp(g)[0]
-    det = bool(np.array_equal(_np(scaled), _np(again), equal_nan=True))
-    out.append(Check("deterministic", dname, det, note="two backward passes bitwise equal"))
+    again = _np(vjp(g)[0])
+    differ = ~((a == again) | (np.isnan(a) & np.isnan(again)))
+    j = int(np.argmax(differ)) if differ.any() else 0
+    out.append(
+        Check(
+            "deterministic",
+            dname,
+            not differ.any(),
+            worst_input=float(xf[j]) if differ.any() else None,
+            got=float(again[j]) if differ.any() else None,
+            expected=float(a[j]) if differ.any() else None,
+            points=int(x.size),
+            figure=f"two backward passes differ at {int(differ.sum())} point(s)"
+            if differ.any()
+            else "",
+            note="two backward passes bitwise equal",
+        )
+    )
     return out
 
 
@@ -373,5 +426,9 @@ def _bitwise(name, dname, x, y, same, from_vag) -> Check:
         got=float(b[i]) if not ok else None,
         expected=float(a[i]) if not ok else None,
         points=int(x.size),
-        note="" if ok else "the custom_vjp forward rule returns another value",
+        figure=""
+        if ok
+        else f"value_and_grad's value differs from the call at {int(diff.sum())} point(s) "
+        f"(dtype {from_vag.dtype} for {y.dtype}); the custom_vjp forward rule returns another "
+        "value",
     )

@@ -157,13 +157,8 @@ def _near(x: np.ndarray, locations: Iterable[float], radius: np.ndarray) -> np.n
 
 
 def _call(target: _Target) -> Callable:
-    """fn(x, *param values) with the static arguments bound by keyword."""
-    names = list(target.params)
-
-    def call(x, *ps):
-        return target.fn(x, **dict(zip(names, ps)), **target.static)
-
-    return call
+    """fn(x, *param values) with the static arguments bound."""
+    return target.fn
 
 
 def _first_and_second(call, x, ps, order):
@@ -174,8 +169,14 @@ def _first_and_second(call, x, ps, order):
 
     argnums = tuple(range(1 + len(ps)))
     in_axes = (0,) + (None,) * len(ps)
-    grads = jax.vmap(jax.grad(scalar, argnums=argnums), in_axes=in_axes)(x, *ps)
-    second = None
-    if order >= 2:
-        second = jax.vmap(jax.grad(jax.grad(scalar)), in_axes=in_axes)(x, *ps)
+
+    @jax.jit  # one trace and one program: eager grad-of-grad dispatches op by op
+    def derivatives(x, *ps):
+        grads = jax.vmap(jax.grad(scalar, argnums=argnums), in_axes=in_axes)(x, *ps)
+        second = None
+        if order >= 2:
+            second = jax.vmap(jax.grad(jax.grad(scalar)), in_axes=in_axes)(x, *ps)
+        return grads, second
+
+    grads, second = derivatives(x, *ps)
     return grads[0], grads[1:], second

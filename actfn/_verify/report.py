@@ -46,16 +46,21 @@ class Check:
     points: int = 0
     skipped: int = 0
     note: str = ""
+    # What failed the check, where it is not an error against a tolerance (the shapes of a
+    # cotangent, one-sided derivatives, an exception): replaces the error figure in messages.
+    figure: str = ""
 
     def message(self, function: str) -> str:
         where = ""
         if self.worst_input is not None:
-            where = (
-                f" at x = {self.worst_input!r}: got {self.got!r}, expected {self.expected!r}"
-                f" (abs error {self.max_abs:.3g}, {self.score:.3g}x the tolerance)"
-            )
+            where = f" at x = {self.worst_input!r}"
+            if self.got is not None:
+                where += f": got {self.got!r}, expected {self.expected!r}"
+            if not self.figure:
+                where += f" (abs error {self.max_abs:.3g}, {self.score:.3g}x the tolerance)"
+        figure = f": {self.figure}" if self.figure else ""
         note = f"; {self.note}" if self.note else ""
-        return f"{function}: check `{self.name}` failed in {self.dtype}{where}{note}"
+        return f"{function}: check `{self.name}` failed in {self.dtype}{where}{figure}{note}"
 
 
 @dataclasses.dataclass
@@ -107,7 +112,7 @@ class Report:
                     "" if c.worst_input is None else f"{c.worst_input:.6g}",
                     str(c.points),
                     str(c.skipped),
-                    c.note,
+                    "; ".join(t for t in (c.figure, c.note) if t),
                 )
             )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -20,7 +20,8 @@ from actfn._wiring import Spec
 @dataclasses.dataclass
 class _Target:
     name: str
-    fn: Callable
+    fn: Callable  # fn(x, *param values), the static arguments bound
+    raw: Callable  # the function as given
     spec: Spec | None
     params: dict  # continuous parameters: name -> float
     static: dict  # everything else passed through unchanged
@@ -54,7 +55,7 @@ def _is_continuous(value) -> bool:
     )
 
 
-def _resolve(fn, reference, params, kinks) -> _Target:
+def _resolve(fn, reference, params, kinks, axis=None) -> _Target:
     spec, keywords = spec_of(fn)
     base = fn.func if isinstance(fn, functools.partial) else fn
     name = spec.name if spec else getattr(base, "__name__", repr(base))
@@ -69,8 +70,17 @@ def _resolve(fn, reference, params, kinks) -> _Target:
         missing = [k for k, v in values.items() if v is inspect.Parameter.empty]
         if missing:
             raise ValueError(f"`actfn.verify` needs a value for `{missing[0]}` of `{name}`.")
+        if axis is not None:
+            if spec.elementwise:
+                raise ValueError(
+                    f"`actfn.verify`: `{name}` is elementwise, and `axis` declares a function "
+                    "that works along an axis. Leave `axis` out."
+                )
+            values["axis"] = axis
     else:
         values = given
+        if axis is not None and "axis" not in values and _takes(base, "axis"):
+            values["axis"] = axis
     cont = {k: float(v) for k, v in values.items() if _is_continuous(v) and np.ndim(v) == 0}
     static = {k: v for k, v in values.items() if k not in cont}
     if reference is None and spec is not None and spec.reference is not None:
@@ -82,10 +92,7 @@ def _resolve(fn, reference, params, kinks) -> _Target:
             args = [full.get(n, _none_value(spec, n, static.get(n))) for n in order]
             return _ref(x, *args, **ref_static)
     elif reference is not None:
-        user_reference = reference
-
-        def reference(x, *ps):
-            return user_reference(x, **dict(zip(cont, ps)), **static)
+        reference = _bound(reference, list(cont), static, f"the reference of `{name}`")
 
     if kinks is None and spec is not None:
         # Kinks move with the parameters: evaluated at the values actually tested (rounded to
@@ -109,9 +116,18 @@ def _resolve(fn, reference, params, kinks) -> _Target:
             (float(a), None if s is None else float(s)) for a, s in _list(rounded) if np.isfinite(a)
         ]
 
+    if spec is None:
+        call = _bound(base, list(cont), static, f"`{name}`")
+    else:
+        names = tuple(cont)
+
+        def call(x, *ps, _names=names, _static=static):
+            return base(x, **dict(zip(_names, ps)), **_static)
+
     return _Target(
         name=name,
-        fn=base,
+        fn=call,
+        raw=base,
         spec=spec,
         params=cont,
         static=static,
@@ -119,8 +135,67 @@ def _resolve(fn, reference, params, kinks) -> _Target:
         kinks=kinks,
         domain=spec.domain if spec else (-math.inf, math.inf),
         trusted=spec.trusted if spec else (-math.inf, math.inf),
-        elementwise=spec.elementwise if spec else True,
+        elementwise=spec.elementwise
+        if spec
+        else axis is None and _acts_elementwise(call, list(cont.values())),
     )
+
+
+def _bound(fn: Callable, names: list[str], static: dict, what: str) -> Callable:
+    """`fn` as `f(x, *values of names)`, the parameters passed by name where `fn` takes those
+    names (or `**kwargs`), else in order, so that `lambda x, a: ...` serves a parameter `alpha`.
+
+    Raises a `TypeError` up front when `fn` takes neither.
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to read: pass by name, as the function
+        signature = None
+    probe = dict.fromkeys(names, 0.0)
+    if signature is None or _binds(signature, (0.0,), {**probe, **static}):
+        return lambda x, *ps: fn(x, **dict(zip(names, ps)), **static)
+    if _binds(signature, (0.0, *probe.values()), static):
+        return lambda x, *ps: fn(x, *ps, **static)
+    wanted = ", ".join(f"`{n}`" for n in [*names, *static]) or "no parameters"
+    raise TypeError(
+        f"`actfn.verify`: {what} takes {signature}, but the parameters are {wanted}. Give it "
+        "x followed by one argument per parameter, in order or by those names."
+    )
+
+
+def _takes(fn: Callable, argument: str) -> bool:
+    try:
+        return argument in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _acts_elementwise(call: Callable, values: list[float]) -> bool:
+    """Whether `call` maps each element on its own: its value on an array equals its values on
+    the elements one at a time (a softmax's does not, or fails on a scalar)."""
+    x = np.random.default_rng(0).normal(scale=2.0, size=(3, 5))
+    with jax.enable_x64(False):
+        xs = jnp.asarray(x, dtype=jnp.float32)
+        ps = [jnp.asarray(v, dtype=jnp.float32) for v in values]
+        try:
+            whole = np.asarray(call(xs, *ps), dtype=np.float64)
+        except Exception:  # noqa: BLE001 - the checks report the failure itself
+            return True
+        try:
+            each = np.asarray(jax.vmap(jax.vmap(lambda z: call(z, *ps)))(xs), dtype=np.float64)
+        except Exception:  # noqa: BLE001 - it needs an array: it works along an axis
+            return False
+    return whole.shape == x.shape == each.shape and np.allclose(
+        whole, each, rtol=1e-5, atol=1e-6, equal_nan=True
+    )
+
+
+def _binds(signature: inspect.Signature, args: tuple, kwargs: dict) -> bool:
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError:
+        return False
+    return True
 
 
 def _none_value(spec: Spec, name: str, value):
