@@ -1,5 +1,6 @@
 """actfn: neural-network activation functions for JAX with hand-written, proven derivatives."""
 
+from actfn import forward as forward
 from actfn._activations.gated import geglu as geglu, glu as glu, reglu as reglu, swiglu as swiglu
 from actfn._activations.normalizers import (
     log_softmax as log_softmax,
@@ -80,6 +81,7 @@ __all__ = [
     "weight_decay_mask",
     "define",
     "deserialize",
+    "forward",
     "forward_mode",
     "get",
     "names",

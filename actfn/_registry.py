@@ -10,7 +10,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from actfn._wiring import ALIASES, REGISTRY, Spec, add
+from actfn._define import forward_mode
+from actfn._wiring import ALIASES, REGISTRY, TWINS, Spec, add
+
+# The prefix of a forward-mode twin's name: "forward.tanh" is `actfn.forward.tanh`.
+FORWARD = "forward."
 
 # Names in circulation elsewhere for one of our functions with a parameter set, so that
 # `get("gelu_new")` is the same function as Hugging Face's `ACT2FN["gelu_new"]`.  (Plain
@@ -89,7 +93,8 @@ def get(identifier: str | Mapping | Callable | None) -> Callable:
 
     `get("relu")`; `get({"name": "elu", "alpha": 0.5})`, a `Bound`: the `functools.partial` of
     the function with the parameters bound, which knows its config; `get(fn)` returns `fn`;
-    `get(None)` returns `identity`.
+    `get(None)` returns `identity`.  A name `"forward.NAME"` gives the forward-mode twin
+    (`actfn.forward.NAME`), alone or in a config.
 
     Args:
         identifier: a name or alias (case and `-` / `_` do not matter), a config dict with a
@@ -100,6 +105,15 @@ def get(identifier: str | Mapping | Callable | None) -> Callable:
     """
     if identifier is None:
         return REGISTRY["identity"].function
+    if isinstance(identifier, (str, Mapping)):
+        # "forward.NAME": the forward-mode twin (`actfn.forward.NAME`), parameters bound alike.
+        name = identifier if isinstance(identifier, str) else identifier.get("name")
+        if isinstance(name, str) and name.strip().lower().startswith(FORWARD):
+            plain = name.strip()[len(FORWARD) :]
+            found = get(plain if isinstance(identifier, str) else {**identifier, "name": plain})
+            if isinstance(found, functools.partial):
+                return Bound(forward_mode(found.func), **found.keywords)
+            return forward_mode(found)
     if isinstance(identifier, str):
         key = identifier.strip().lower().replace("-", "_")
         if key in NAMES_IN_CIRCULATION and key not in REGISTRY and key not in ALIASES:
@@ -181,12 +195,17 @@ def serialize(fn: Callable) -> dict:
             )
         target, keywords = fn.func, dict(fn.keywords)
     entry = registered(target)
+    prefix = ""
+    if entry is None:
+        # A forward-mode twin is saved as "forward.NAME".
+        entry = next((registered(f) for f, t in TWINS.items() if t is target), None)
+        prefix = FORWARD
     if entry is None:
         raise ValueError(
             f"`actfn.serialize` does not know the function {fn!r}. Register it first with "
             "`actfn.register(fn, name)`."
         )
-    name = entry.name
+    name = prefix + entry.name
     return {"name": name, **{k: _json_value(name, k, v) for k, v in keywords.items()}}
 
 
