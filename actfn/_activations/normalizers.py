@@ -46,8 +46,9 @@ def _check_where(name, x, params, options, aux):
 def _shifted(x, where, axis):
     """x - max(x) along axis, with masked entries at -inf; +inf entries become 0."""
     masked = x if where is None else jnp.where(where, x, -jnp.inf)
-    # Softmax is invariant under the shift, so the max carries no gradient.
-    m = jax.lax.stop_gradient(jnp.max(masked, axis=axis, keepdims=True))
+    # Softmax is invariant under the shift, so the max carries no gradient.  The initial -inf
+    # gives an empty axis a max (and an empty output), as jax.nn.softmax.
+    m = jax.lax.stop_gradient(jnp.max(masked, axis=axis, keepdims=True, initial=-jnp.inf))
     # An entry equal to an infinite max would give inf - inf = NaN; its limit is the 0 shift.
     return jnp.where(jnp.isinf(m) & (masked == m), 0.0, masked - m)
 

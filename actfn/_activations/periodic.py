@@ -84,7 +84,13 @@ def _snake_forward(x, a):
     u = a * x
     window = (u > -3.0) & (u < -0.3)
     bump = jnp.where(window, (1.0 - jnp.cos(2.0 * u)) * 0.5, jnp.square(jnp.sin(u)))
-    return jnp.where(jnp.isinf(x), x, x + bump / a)
+    return jnp.where(jnp.isinf(x) | _bump_below_ulp(x, u, a), x, x + bump / a)
+
+
+def _bump_below_ulp(x, u, scale):
+    """Where u = a x overflows (sin(u) would be NaN) and any bump in [0, 1 / scale] rounds
+    away against x, so that f is x itself (snake: always, as there |x| > max / a)."""
+    return jnp.isinf(u) & jnp.isfinite(x) & (x + 1.0 / scale == x)
 
 
 snake = elementwise(
@@ -115,7 +121,7 @@ def _snake_beta_forward(x, alpha, beta):
     u = alpha * x
     window = (u > -3.0) & (u < -0.3)
     bump = jnp.where(window, (1.0 - jnp.cos(2.0 * u)) * 0.5, jnp.square(jnp.sin(u)))
-    return jnp.where(jnp.isinf(x), x, x + bump / beta)
+    return jnp.where(jnp.isinf(x) | _bump_below_ulp(x, u, beta), x, x + bump / beta)
 
 
 def _snake_beta_partials(x, alpha, beta):

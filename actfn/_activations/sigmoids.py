@@ -121,9 +121,11 @@ def _hard_sigmoid_z(x, slope, offset):
 
 
 def _hard_sigmoid_partials(x, slope, offset):
-    # Keeps x: the slope's derivative is x itself inside the linear part.
-    z = _hard_sigmoid_z(x, slope, offset)
-    inside = (z > 0) & (z < 1)
+    # Keeps x: the slope's derivative is x itself inside the linear part.  Inside is decided
+    # on x against the kinks' locations, not on the rounded z: just below the upper kink z
+    # rounds to 1 (at 2.9999999999999996, f' is 1/6, not 0).  The lower one is where z is
+    # exactly 0, x = -(offset / slope).
+    inside = (x > -(offset / slope)) & (x < (1.0 - offset) / slope)
     return jnp.where(inside, slope, 0.0), jnp.where(inside, x, 0.0), jnp.where(inside, 1.0, 0.0)
 
 
@@ -175,10 +177,11 @@ sparse_sigmoid = elementwise(
     # Halved last: the same numbers as clip(0.5 (x + 1), 0, 1), and on CPU a loop that ends in
     # a multiply is about 10% faster than one that ends in a clamp at 2^24 elements.
     forward=lambda x: 0.5 * jnp.minimum(jnp.maximum(x + 1.0, 0.0), 2.0),
-    # Keeps y: 0 < y < 1 is exactly the linear part (y = 0 or 1 at the kinks).
-    partials=lambda y: (jnp.where((y > 0) & (y < 1), 0.5, 0.0),),
+    # Keeps x (as many bytes as y): the linear part is decided on x, -1 < x < 1.  From y it
+    # cannot be: just below 1, (x + 1) / 2 rounds to 1 (f'(0.9999999999999999) is 1/2).
+    partials=lambda x: (jnp.where((x > -1.0) & (x < 1.0), 0.5, 0.0),),
     reference=lambda x: jnp.clip(0.5 * (x + 1.0), 0.0, 1.0),
-    saves="y",
+    saves="x",
     kinks=(
         Kink(lambda p: -1.0, lambda p: 0.0, "x = -1: f' = 0"),
         Kink(lambda p: 1.0, lambda p: 0.0, "x = 1: f' = 0"),
