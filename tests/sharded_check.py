@@ -24,30 +24,57 @@ def meshes():
     }
 
 
-def check(name, mesh_name, mesh):
+def _setup(name):
     fn = functools.partial(actfn.spec(name).function, **variants(name)[0])
-    rng = np.random.default_rng(0)
-    x = rng.normal(scale=3.0, size=(8, 16)).astype(np.float32)
-    if name == "log1mexp":
-        x = np.abs(x) + 0.1
-    loss = jax.jit(lambda z: jnp.sum(fn(z) ** 2))
-    y_ref, g_ref = jax.jit(fn)(x), jax.grad(loss)(x)
-    where = f"{name} on the {mesh_name} mesh"
+    x = np.random.default_rng(0).normal(scale=3.0, size=(8, 16)).astype(np.float32)
+    return fn, (np.abs(x) + 0.1 if name == "log1mexp" else x)
+
+
+def check(names, mesh_name, mesh):
+    """Every activation of `names`, value and gradient, in one compiled program per layout
+    (one per activation would be hundreds of compilations on 8 simulated devices)."""
+    fns, xs = {}, {}
+    for name in names:
+        fns[name], xs[name] = _setup(name)
+
+    def values_and_grads(arrays):
+        return {
+            n: (fns[n](z), jax.grad(lambda z, n=n: jnp.sum(fns[n](z) ** 2))(z))
+            for n, z in arrays.items()
+        }
+
+    def resharded(arrays):
+        # reshard, the explicit-sharding way to move an array between layouts
+        return {n: fns[n](jax.sharding.reshard(z, P(None, None))) for n, z in arrays.items()}
+
+    reference = jax.jit(values_and_grads)(xs)
     # Shard along the batch axis and along the axis that softmax / glu work on (the last).
     for spec in (P("d", None), P(None, "d")):
         with jax.set_mesh(mesh):
-            xs = jax.device_put(x, NamedSharding(mesh, spec))
-            y, g = jax.jit(fn)(xs), jax.grad(loss)(xs)
-            # reshard, the explicit-sharding way to move an array between layouts
-            moved = jax.jit(lambda z: fn(jax.sharding.reshard(z, P(None, None))))(xs)
-        np.testing.assert_allclose(y, y_ref, rtol=RTOL, atol=ATOL, err_msg=f"{where} {spec}")
-        np.testing.assert_allclose(g, g_ref, rtol=RTOL, atol=ATOL, err_msg=f"{where} {spec}")
-        np.testing.assert_allclose(moved, y_ref, rtol=RTOL, atol=ATOL, err_msg=f"{where} {spec}")
-    if actfn.spec(name).elementwise:
-        mapped = jax.shard_map(fn, mesh=mesh, in_specs=P("d", None), out_specs=P("d", None))
-        with jax.set_mesh(mesh):
-            xs = jax.device_put(x, NamedSharding(mesh, P("d", None)))
-            np.testing.assert_array_equal(jax.jit(mapped)(xs), y_ref, err_msg=where)
+            placed = {n: jax.device_put(x, NamedSharding(mesh, spec)) for n, x in xs.items()}
+            got = jax.jit(values_and_grads)(placed)
+            moved = jax.jit(resharded)(placed)
+        for n in names:
+            where = f"{n} on the {mesh_name} mesh {spec}"
+            (y_ref, g_ref), (y, g) = reference[n], got[n]
+            np.testing.assert_allclose(y, y_ref, rtol=RTOL, atol=ATOL, err_msg=where)
+            np.testing.assert_allclose(g, g_ref, rtol=RTOL, atol=ATOL, err_msg=where)
+            np.testing.assert_allclose(moved[n], y_ref, rtol=RTOL, atol=ATOL, err_msg=where)
+    elementwise = [n for n in names if actfn.spec(n).elementwise]
+
+    def mapped(arrays):
+        return {
+            n: jax.shard_map(fns[n], mesh=mesh, in_specs=P("d", None), out_specs=P("d", None))(
+                arrays[n]
+            )
+            for n in elementwise
+        }
+
+    with jax.set_mesh(mesh):
+        placed = {n: jax.device_put(xs[n], NamedSharding(mesh, P("d", None))) for n in elementwise}
+        got = jax.jit(mapped)(placed)
+    for n in elementwise:
+        np.testing.assert_array_equal(got[n], reference[n][0], err_msg=f"{n} under shard_map")
 
 
 def data_parallel_step(mesh):
@@ -74,11 +101,14 @@ if __name__ == "__main__":
     assert len(jax.devices()) == 8, jax.devices()
     failures = []
     for mesh_name, mesh in meshes().items():
-        for name in actfn.names():
-            try:
-                check(name, mesh_name, mesh)
-            except Exception as err:  # every activation is tried; all failures are reported
-                failures.append(f"{name} on the {mesh_name} mesh: {type(err).__name__}: {err}")
+        try:
+            check(actfn.names(), mesh_name, mesh)
+        except Exception:  # noqa: BLE001 - then one at a time, to report every one that fails
+            for name in actfn.names():
+                try:
+                    check([name], mesh_name, mesh)
+                except Exception as err:  # noqa: BLE001
+                    failures.append(f"{name} on the {mesh_name} mesh: {type(err).__name__}: {err}")
         data_parallel_step(mesh)
     if failures:
         print("\n".join(failures))
