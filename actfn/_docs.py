@@ -192,7 +192,9 @@ def _api() -> str:
     """mkdocstrings directives: every activation, then the registry and verification tools."""
     tools = ("get", "spec", "names", "serialize", "deserialize", "register", "define")
     tools += ("forward_mode", "verify", "Report", "rational_init", "weight_decay_mask")
-    return "\n\n".join(f"::: actfn.{n}" for n in (*names(), *tools))
+    # actfn.forward: its docstring (its members are the activations' twins, documented above).
+    forward = "::: actfn.forward\n    options:\n      members: false"
+    return "\n\n".join([*(f"::: actfn.{n}" for n in (*names(), *tools)), forward])
 
 
 def _keras_bench() -> str:

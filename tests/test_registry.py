@@ -141,6 +141,7 @@ def test_all_names_and_readme_agree():
         "weight_decay_mask",
         "define",
         "deserialize",
+        "forward",
         "forward_mode",
         "get",
         "names",
