@@ -343,7 +343,7 @@ def measure(
     (true_v, true_v_lo), (true_d, true_d_lo) = _truth_parts(name, tuple(pts.tolist()))
     (flushed_v, flushed_v_lo), (flushed_d, flushed_d_lo) = _truth_parts(name, tuple(seen.tolist()))
     # At a kink the derivative is the documented one-sided value, not the oracle's average.
-    pv = {p.name: p.none if p.default is None else p.default for p in entry.params}
+    pv = entry.default_values
     at_kink = np.zeros(pts.shape, bool)
     for kink in entry.kinks:
         at_kink |= seen == kink.at(pv)

@@ -114,6 +114,12 @@ class Spec:
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
+    @property
+    def default_values(self) -> dict:
+        """The defaults as numbers: a None default is the number it stands for (relu's
+        `max_value=None`: inf), as the kinks' `at` and `slope` take them."""
+        return {p.name: p.none if p.default is None else p.default for p in self.params}
+
 
 def compute_dtype(dtype) -> jnp.dtype:
     """The dtype an activation computes in: float32 for the 16-bit floats, else the dtype."""

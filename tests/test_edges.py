@@ -107,7 +107,7 @@ def test_no_nan_at_the_largest_floats_with_a_parameter_twice_its_default(name, d
     # Where a x overflows, snake's derivatives need 2ax mod 2 pi beyond the float range (an open
     # limit, docs/numerics.md): left out there.
     spec = actfn.spec(name)
-    base = {p.name: (p.none if p.default is None else p.default) for p in spec.params}
+    base = spec.default_values
     base.update(dict(spec.example))
     doubled = {
         k: 2.0 * v if v else 1.0 for k, v in base.items() if isinstance(v, float) and np.isfinite(v)
@@ -148,7 +148,7 @@ def _kinked():
 def test_the_floats_next_to_every_kink_take_their_own_side(item, dtype):
     name, params = item
     spec = actfn.spec(name)
-    values = {p.name: (p.none if p.default is None else p.default) for p in spec.params}
+    values = spec.default_values
     values.update(params)
     fn = bound(name, params)
     kind = np.dtype(dtype)

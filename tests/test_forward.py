@@ -29,7 +29,7 @@ def _continuous(name, params):
 def _inputs(spec, cont):
     if not spec.elementwise:
         return np.random.default_rng(0).normal(scale=1.5, size=(2, 6))
-    values = {p.name: p.none if p.default is None else p.default for p in spec.params}
+    values = spec.default_values
     kinks = [k.at({**values, **cont}) for k in spec.kinks]
     far = np.all([np.abs(GRID - a) > 0.04 for a in kinks if np.isfinite(a)], axis=0)
     x = GRID[far] if kinks else GRID

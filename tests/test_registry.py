@@ -237,7 +237,7 @@ def test_array_parameters_round_trip_through_json():
 
 def _away_from_kinks(name, x):
     entry = actfn.spec(name)
-    pv = {p.name: p.none if p.default is None else p.default for p in entry.params}
+    pv = entry.default_values
     keep = np.ones(x.shape, bool)
     for kink in entry.kinks:
         keep &= np.abs(x - kink.at(pv)) > 1e-3
