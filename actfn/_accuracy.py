@@ -59,16 +59,14 @@ def _cancelling(m, f, x, order):
         return +f(x)
 
 
-def _xielu_curvatures(m):
-    # The defaults' raw parameters as the floats they are, through the softplus.
-    spec_ = spec("xielu")
-    raw = {p.name: m.mpf(p.default) for p in spec_.params}
-    ap = m.log1p(m.exp(raw["alpha_p"]))
-    return ap, raw["beta"] + m.log1p(m.exp(raw["alpha_n"])), raw["beta"]
+def _xielu_curvatures(m, p):
+    # The raw parameters as the floats they are, through the softplus.
+    ap = m.log1p(m.exp(p["alpha_p"]))
+    return ap, p["beta"] + m.log1p(m.exp(p["alpha_n"])), p["beta"]
 
 
-def _xielu(m, x):
-    ap, an, beta = _xielu_curvatures(m)
+def _xielu(m, p, x):
+    ap, an, beta = _xielu_curvatures(m, p)
     if x > 0:
         return ap * x * x + beta * x
     eps = m.mpf(XIELU_EPS)
@@ -82,15 +80,46 @@ def _xielu(m, x):
     return an * (g + (small - x)) + beta * x
 
 
-def _xielu_slope(m, x):
-    ap, an, beta = _xielu_curvatures(m)
+def _xielu_slope(m, p, x):
+    ap, an, beta = _xielu_curvatures(m, p)
     if x > 0:
         return 2 * ap * x + beta
     return an * m.expm1(x) + beta if x < XIELU_EPS else beta - an
 
 
-def _oracles(m) -> dict[str, Callable]:
-    """50-digit definitions, with the default parameters, of the elementwise activations."""
+def rounded_defaults(name: str, dtype: str) -> tuple[tuple[str, float], ...]:
+    """The default parameters as the activation computes with them on an input of `dtype`:
+    rounded to its compute dtype (float32 for the 16-bit floats), where the oracle takes them.
+    (star_relu's s = 0.894427... is another number in float32; next to f's zero that
+    difference is most of the value.)"""
+    dt = compute_dtype(dtype)
+    entry = spec("gelu" if name == "gelu_tanh" else name)
+    with jax.enable_x64(dt == jnp.float64):
+        return tuple((k, float(jnp.asarray(v, dt))) for k, v in entry.default_values.items())
+
+
+def _rational(m, p, x):
+    a = [p[f"a{k}"] for k in range(6)]
+    b = [p[f"b{k}"] for k in range(1, 5)]
+    num = sum(c * x**k for k, c in enumerate(a))
+    s = sum(c * x ** (k + 1) for k, c in enumerate(b))
+    return num / (1 + abs(s))
+
+
+def _rational_slope(m, p, x):
+    a = [p[f"a{k}"] for k in range(6)]
+    b = [p[f"b{k}"] for k in range(1, 5)]
+    num = sum(c * x**k for k, c in enumerate(a))
+    dnum = sum(k * c * x ** (k - 1) for k, c in enumerate(a) if k)
+    s = sum(c * x ** (k + 1) for k, c in enumerate(b))
+    ds = sum((k + 1) * c * x**k for k, c in enumerate(b))
+    q = 1 + abs(s)
+    return (dnum * q - num * m.sign(s) * ds) / q**2
+
+
+def _oracles(m, p) -> dict[str, Callable]:
+    """50-digit definitions of the elementwise activations at the parameters `p` (the
+    defaults where a name's parameters are not given)."""
     a, s = m.mpf(SELU_ALPHA_DIGITS), m.mpf(SELU_SCALE_DIGITS)
     c = m.sqrt(2 / m.pi)
     return {
@@ -119,13 +148,15 @@ def _oracles(m) -> dict[str, Callable]:
         "squared_relu": lambda x: x * x if x > 0 else 0,
         "quick_gelu": lambda x: x * _sig(m, m.mpf("1.702") * x),
         "snake_beta": lambda x: x + m.sin(x) ** 2,
-        "xielu": lambda x: _xielu(m, x),
+        "xielu": lambda x: _xielu(m, p, x),
+        "star_relu": lambda x: p["s"] * x * x + p["b"] if x > 0 else p["b"],
+        "rational": lambda x: _rational(m, p, x),
         # gelu(approximate=True)
         "gelu_tanh": lambda x: x * _sig(m, 2 * c * (x + m.mpf("0.044715") * x**3)),
     }
 
 
-def _exact_derivatives(m) -> dict[str, Callable]:
+def _exact_derivatives(m, p) -> dict[str, Callable]:
     """Derivatives given in closed form where a finite difference cannot be trusted.
 
     snake's period is 2 pi however large |x| is, so a step relative to |x| spans many periods.
@@ -143,7 +174,9 @@ def _exact_derivatives(m) -> dict[str, Callable]:
         "snake": lambda x: 1 + m.sin(2 * x),
         "snake_beta": lambda x: 1 + m.sin(2 * x),
         "squared_relu": lambda x: 2 * x if x > 0 else 0,
-        "xielu": lambda x: _xielu_slope(m, x),
+        "xielu": lambda x: _xielu_slope(m, p, x),
+        "star_relu": lambda x: 2 * p["s"] * x if x > 0 else 0,
+        "rational": lambda x: _rational_slope(m, p, x),
         "sigmoid": sigmoid_slope,
         "tanh": lambda x: m.sech(x) ** 2,
         "soft_sign": lambda x: 1 / (1 + abs(x)) ** 2,
@@ -153,7 +186,7 @@ def _exact_derivatives(m) -> dict[str, Callable]:
     }
 
 
-def _parameter_derivatives(m) -> dict[str, tuple[str, Callable]]:
+def _parameter_derivatives(m, p) -> dict[str, tuple[str, Callable]]:
     """df/dparam at the default parameters, in closed forms written without cancellation."""
 
     def softplus_beta(x):
@@ -176,6 +209,9 @@ def _parameter_derivatives(m) -> dict[str, tuple[str, Callable]]:
         "squareplus": ("b", lambda x: 1 / (4 * m.sqrt(x * x + 4))),
         "silu": ("beta", lambda x: x * x * _sig(m, x) * _sig(m, -x)),
         "snake": ("a", snake_a),
+        "star_relu": ("s", lambda x: x * x if x > 0 else 0),
+        # df/da1 = x / Q: the numerator's linear coefficient.
+        "rational": ("a1", lambda x: x / (1 + abs(sum(p[f"b{k}"] * x**k for k in range(1, 5))))),
     }
 
 
@@ -201,6 +237,8 @@ ORACLE_NAMES = (
     "quick_gelu",
     "snake_beta",
     "xielu",
+    "star_relu",
+    "rational",
 )
 
 
@@ -273,18 +311,28 @@ def _parts(m, v) -> tuple[float, float]:
 
 
 @functools.cache
-def _truth(name: str, points: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _truth(name: str, points: tuple, params: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
     """The true values and derivatives at `points`, rounded to float64."""
-    (values, _), (derivs, _) = _truth_parts(name, points)
+    (values, _), (derivs, _) = _truth_parts(name, points, params)
     return values, derivs
 
 
+def _mp_params(m, name: str, params: tuple) -> dict:
+    """`params` ((name, value) pairs) as mpf, the defaults for those not given."""
+    entry = spec("gelu" if name == "gelu_tanh" else name)
+    return {k: m.mpf(v) for k, v in {**entry.default_values, **dict(params)}.items()}
+
+
 @functools.cache
-def _truth_parts(name: str, points: tuple) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """The true values and derivatives at `points`, each as (hi, lo) arrays (see `_parts`)."""
+def _truth_parts(
+    name: str, points: tuple, params: tuple = ()
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The true values and derivatives at `points`, each as (hi, lo) arrays (see `_parts`),
+    at the parameters `params` ((name, value) pairs; the defaults where not given)."""
     m = _mp()
-    f = _oracles(m)[name]
-    exact = _exact_derivatives(m).get(name)
+    p = _mp_params(m, name, params)
+    f = _oracles(m, p)[name]
+    exact = _exact_derivatives(m, p).get(name)
     values, derivs = [], []
     for p in points:
         x = m.mpf(p)
@@ -315,9 +363,9 @@ def _truth_parts(name: str, points: tuple) -> tuple[tuple[np.ndarray, np.ndarray
 
 
 @functools.cache
-def _parameter_truth(name: str, points: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _parameter_truth(name: str, points: tuple, params: tuple) -> tuple[np.ndarray, np.ndarray]:
     m = _mp()
-    _, derivative = _parameter_derivatives(m)[name]
+    _, derivative = _parameter_derivatives(m, _mp_params(m, name, params))[name]
     hi, lo = zip(*(_parts(m, derivative(m.mpf(p))) for p in points))
     return np.array(hi), np.array(lo)
 
@@ -340,8 +388,11 @@ def measure(
     # the result is judged against the truth at the input and at 0, whichever is closer.
     # (float16 and bfloat16 are computed in float32, so it is float32's threshold for them.)
     seen = np.where(np.abs(pts) < float(jnp.finfo(compute_dtype(dtype)).tiny), 0.0, pts)
-    (true_v, true_v_lo), (true_d, true_d_lo) = _truth_parts(name, tuple(pts.tolist()))
-    (flushed_v, flushed_v_lo), (flushed_d, flushed_d_lo) = _truth_parts(name, tuple(seen.tolist()))
+    params = rounded_defaults(name, dtype)
+    (true_v, true_v_lo), (true_d, true_d_lo) = _truth_parts(name, tuple(pts.tolist()), params)
+    (flushed_v, flushed_v_lo), (flushed_d, flushed_d_lo) = _truth_parts(
+        name, tuple(seen.tolist()), params
+    )
     # At a kink the derivative is the documented one-sided value, not the oracle's average.
     pv = entry.default_values
     at_kink = np.zeros(pts.shape, bool)
@@ -351,7 +402,9 @@ def measure(
     flushed_d = np.where(at_kink, np.nan, flushed_d)
     # A flushed input on the edge of the domain (log1mexp at 0): the derivative is its limit.
     flushed_d = np.where(np.isnan(flushed_d) & (seen == lo), np.inf, flushed_d)
-    param = _parameter_derivatives(_mp()).get(name, (None,))[0] if name != "gelu_tanh" else None
+    m = _mp()
+    by_name = _parameter_derivatives(m, _mp_params(m, name, params))
+    param = by_name.get(name, (None,))[0] if name != "gelu_tanh" else None
     jfn = None
     if against_jax_nn and entry.jax_nn:
         jfn = functools.partial(
@@ -446,8 +499,8 @@ def measure(
     ds, dm, ok_d = derivative_errors(got_d, ((td, true_d_lo), (flushed_d, flushed_d_lo)))
     param_fields = {}
     if param is not None:
-        tp = _parameter_truth(name, tuple(pts.tolist()))
-        tp_flushed = _parameter_truth(name, tuple(seen.tolist()))
+        tp = _parameter_truth(name, tuple(pts.tolist()), params)
+        tp_flushed = _parameter_truth(name, tuple(seen.tolist()), params)
         ps, pm, _ = derivative_errors(got_p, (tp, tp_flushed))
         param_fields = {
             "param": param,

@@ -8,8 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from actfn._numerics.elementary import times_gate
+from actfn._numerics.exact import rounded, two_product, two_sum
 from actfn._numerics.policy import dtype_kind
-from actfn._numerics.series import compensated_horner, horner
+from actfn._numerics.series import compensated_horner, compensated_horner_parts, horner
 from actfn._wiring import HE, Kink, Param, elementwise
 
 NUMERATOR = tuple(f"a{k}" for k in range(6))
@@ -56,10 +57,14 @@ def rational_init(name: str) -> dict[str, float]:
 # Beyond |x| = FAR, x^8 (in Q^2) would leave the dtype's range: there P and Q are taken over
 # x^4, in t = 1 / x (where a5 x dominates P and nothing cancels).
 _FAR = {"float32": 2.0**12, "float64": 2.0**100}
+# The derivative takes the far form from |x| = 2: in P' Q - P sign(S) S' the leading terms
+# cancel as |x| grows (5 a5 b4 x^8 - 4 a5 b4 x^8: 6.7 eps of the largest f' at x = 87 for the
+# default coefficients, 2.4 with the far form from 2), in t = 1 / x they are not there to cancel.
+_DERIVATIVE_FAR = 2.0
 
 
-def _near_and_far(x):
-    far = jnp.abs(x) > _FAR[dtype_kind(x)]
+def _near_and_far(x, top=None):
+    far = jnp.abs(x) > (_FAR[dtype_kind(x)] if top is None else top)
     return far, jnp.where(far, 1.0, x), jnp.where(far, 1.0 / x, 0.0)
 
 
@@ -81,11 +86,52 @@ def _far_parts(x, t, coefficients):
     return times_gate(x, a[5]) + big_a, big_a, big_b, t4 + jnp.abs(big_b)
 
 
+def _quotient(p, p_lo, q, q_lo):
+    """(p + p_lo) / (q + q_lo) rounded once but for a fraction of an ulp: r = p / q corrected
+    by its remainder p - r q (exact as a difference and a product's error)."""
+    r = p / q
+    m, m_lo = two_product(r, q)
+    corrected = r + (((p - m) - m_lo) + (p_lo - r * q_lo)) / q
+    return jnp.where(jnp.isfinite(r), corrected, r)  # an infinite P: its quotient as it is
+
+
+def _near_value(x, coefficients):
+    """P / Q with P and S each as hi + lo (compensated Horner) and Q = 1 + |S| as a sum and
+    its error: within an ulp where the plain quotient of the rounded P and Q is 2.5 off."""
+    a, b = coefficients[:6], coefficients[6:]
+    p, p_lo = compensated_horner_parts(a, x)
+    s, s_lo = compensated_horner_parts((0.0, *b), x)
+    q, q_lo = two_sum(1.0, jnp.abs(s))
+    return _quotient(p, p_lo, q, q_lo + jnp.sign(s) * s_lo)
+
+
+def _far_value(x, t, coefficients):
+    """N / D over x^4 (see `_far_parts`) with N = a5 x + A(t) and B each as hi + lo."""
+    a, b = coefficients[:6], coefficients[6:]
+    big_a = horner((a[4], a[3], a[2], a[1], a[0]), t)
+    big_b, big_b_lo = compensated_horner_parts((b[3], b[2], b[1], b[0]), t)
+    finite = jnp.where(jnp.isinf(x), 0.0, x)
+    _, product_lo = two_product(a[5] + jnp.zeros_like(x), finite)
+    n, n_lo = two_sum(rounded(times_gate(x, a[5])), big_a)
+    d, d_lo = two_sum(jnp.square(jnp.square(t)), jnp.abs(big_b))
+    return _quotient(n, n_lo + product_lo, d, d_lo + jnp.sign(big_b) * big_b_lo)
+
+
 def _rational_forward(x, *coefficients):
     far, xn, t = _near_and_far(x)
-    p, s = _parts(xn, coefficients)
-    n, _, _, d = _far_parts(x, t, coefficients)
-    return jnp.where(far, n / d, p / (1.0 + jnp.abs(s)))
+    return jnp.where(far, _far_value(x, t, coefficients), _near_value(xn, coefficients))
+
+
+def _far_slope(x, t, coefficients):
+    """f' from the parts over x^4 (see `_far_parts`): N' = a5 - t^2 A'(t) and D' = -t^2 (4 t^3
+    + sign(B) B'(t)), N D' written with N t = a5 + t A(t), finite at x = +-inf."""
+    a, b = coefficients[:6], coefficients[6:]
+    _, big_a, big_b, d = _far_parts(x, t, coefficients)
+    t2 = t * t
+    dn = a[5] - t2 * horner((a[3], 2.0 * a[2], 3.0 * a[1], 4.0 * a[0]), t)
+    dd_over_t = -t * (4.0 * t2 * t + jnp.sign(big_b) * horner((b[2], 2.0 * b[1], 3.0 * b[0]), t))
+    rd = 1.0 / d
+    return (dn - (a[5] + t * big_a) * dd_over_t * rd) * rd
 
 
 def _rational_partials(x, *coefficients):
@@ -103,26 +149,28 @@ def _rational_partials(x, *coefficients):
     general = (dp - p * sign * ds * r) * r
     lo, hi = dp - p * ds, dp + p * ds
     dx = jnp.where(s == 0, jnp.where(jnp.abs(lo) <= jnp.abs(hi), lo, hi), general)
+    slope_far, _, slope_t = _near_and_far(x, _DERIVATIVE_FAR)
+    dx = jnp.where(slope_far, _far_slope(x, slope_t, coefficients), dx)
     powers = [jnp.ones_like(xn)]
     for _ in range(5):
         powers.append(powers[-1] * xn)  # x^0 .. x^5
+    # The coefficients' derivatives are products (nothing cancels but in P, compensated): the
+    # far form only where x^8 would overflow.
     d_a = [power * r for power in powers]
     d_b = [-(p * sign) * powers[k] * (r * r) for k in range(1, 5)]
-    # Far: with N, B, D over x^4 as above, N' = a5 - t^2 A'(t) and D' = -t^2 (4 t^3 + sign(B)
-    # B'(t)); N D' is written with N t = a5 + t A(t), finite at x = +-inf.
     n, big_a, big_b, d = _far_parts(x, t, coefficients)
     sign_b = jnp.sign(big_b)
-    t2 = t * t
-    dn = a[5] - t2 * horner((a[3], 2.0 * a[2], 3.0 * a[1], 4.0 * a[0]), t)
-    dd_over_t = -t * (4.0 * t2 * t + sign_b * horner((b[2], 2.0 * b[1], 3.0 * b[0]), t))
-    n_times_dd = (a[5] + t * big_a) * dd_over_t
     rd = 1.0 / d
-    dx = jnp.where(far, (dn - n_times_dd * rd) * rd, dx)
-    t_powers = [jnp.ones_like(t)]
+    # t^j / D and N t^j / D^2 by successive products, each no smaller than the result (t^4
+    # alone would flush where t^4 / D does not).
+    over_d = [rd]
     for _ in range(4):
-        t_powers.append(t_powers[-1] * t)  # t^0 .. t^4
-    far_a = [t_powers[4 - k] * rd for k in range(5)] + [x * rd]
-    far_b = [-(n * sign_b) * t_powers[4 - k] * (rd * rd) for k in range(1, 5)]
+        over_d.append(over_d[-1] * t)  # t^0 / D .. t^4 / D
+    far_a = [over_d[4 - k] for k in range(5)] + [x * rd]
+    nt_over_d2 = [-sign_b * ((a[5] + t * big_a) * rd) * rd]  # N t / D^2 (N t is finite)
+    for _ in range(2):
+        nt_over_d2.append(nt_over_d2[-1] * t)  # N t^1 .. t^3 / D^2
+    far_b = [nt_over_d2[3 - k] for k in range(1, 4)] + [-(n * sign_b) * rd * rd]
     d_a = [jnp.where(far, fa, na) for fa, na in zip(far_a, d_a)]
     d_b = [jnp.where(far, fb, nb) for fb, nb in zip(far_b, d_b)]
     return (dx, *d_a, *d_b)

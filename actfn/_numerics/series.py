@@ -65,9 +65,16 @@ def compensated_horner(coefficients, t):
     (Graillat, Langlois and Louvet, 2005): each step's product and sum are exact as value and
     error (Dekker, Knuth), and the errors are summed by Horner's rule of their own.  Where the
     polynomial cancels (rational's numerator next to its zeros) the result keeps the digits
-    plain Horner loses.  For |t| < 2^20, where the exact products' halves stay in range;
-    plain Horner beyond."""
-    inside = jnp.abs(t) < 2.0**20
+    plain Horner loses.  For |t| < 2^20 (float32; 2^100 in float64), where the exact
+    products' halves stay in range for degrees up to 5; plain Horner beyond."""
+    hi, lo = compensated_horner_parts(coefficients, t)
+    return hi + lo
+
+
+def compensated_horner_parts(coefficients, t):
+    """`compensated_horner` before its last rounding: the polynomial as hi + lo, lo the summed
+    errors (0 beyond `compensated_horner`'s range, where hi is plain Horner's)."""
+    inside = jnp.abs(t) < (2.0**100 if t.dtype == jnp.float64 else 2.0**20)
     ts = jnp.where(inside, t, 0.0)
     s = coefficients[-1] + jnp.zeros_like(t)
     error = jnp.zeros_like(t)
@@ -75,4 +82,4 @@ def compensated_horner(coefficients, t):
         p, p_lo = two_product(s, ts)
         s, s_lo = two_sum(rounded(p), c + jnp.zeros_like(t))
         error = error * ts + (p_lo + s_lo)
-    return jnp.where(inside, s + error, horner(coefficients, t))
+    return jnp.where(inside, s, horner(coefficients, t)), jnp.where(inside, error, 0.0)
