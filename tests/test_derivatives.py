@@ -125,8 +125,13 @@ def test_output_and_gradient_keep_the_input_dtype(item, dtype):
     fn = bound(name, params)
     with jax.enable_x64(dtype == "float64"):
         x = _input(name, dtype=dtype)
-        y, vjp = jax.vjp(fn, x)
-        (dx,) = vjp(jnp.ones_like(y))
+
+        @jax.jit  # the forward and backward pass as one program: one compilation
+        def value_and_cotangent(x):
+            y, vjp = jax.vjp(fn, x)
+            return y, vjp(jnp.ones_like(y))[0]
+
+        y, dx = value_and_cotangent(x)
         assert y.dtype == x.dtype and dx.dtype == x.dtype
         assert dx.shape == x.shape
         assert bool(jnp.all(jnp.isfinite(dx)))
@@ -141,12 +146,14 @@ def test_vmap_jit_and_scan_agree_with_the_plain_call(item):
     def loss(z):
         return jnp.sum(fn(z) ** 2)
 
+    # (each gradient compiled as one program: op by op, every step is compiled on its own)
+    grad = jax.jit(jax.grad(loss))
     plain_y = jnp.stack([fn(xi) for xi in x])
-    plain_g = jnp.stack([jax.grad(loss)(xi) for xi in x])
+    plain_g = jnp.stack([grad(xi) for xi in x])
     # XLA compiles a batched kernel differently (vectorised sin, fused products): the same
     # values to within rounding, not always bit for bit.
     np.testing.assert_allclose(jax.vmap(fn)(x), plain_y, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(jax.vmap(jax.grad(loss))(x), plain_g, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(jax.jit(jax.vmap(grad))(x), plain_g, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(jax.jit(lambda z: jax.vmap(fn)(z))(x), plain_y, rtol=1e-6, atol=1e-6)
 
     def step(carry, xi):

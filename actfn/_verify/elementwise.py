@@ -7,9 +7,52 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from actfn._verify.oracles import _call, _compare, _first_and_second, _near, _np, _richardson, _x64
+from actfn._verify.oracles import OFFSETS, _call, _compare, _near, _np, _richardson, _stencil, _x64
 from actfn._verify.report import FD_STEP, TOL_GRAD, TOL_LINEARITY, TOL_SECOND, TOL_VALUE, Check
 from actfn._verify.target import _Target
+
+
+def _programs(call, reference, n: int, order: int):
+    """The compiled programs of one check, built once per dtype: each is one trace and one
+    compilation (op by op, or one program per oracle, compiling is most of the time taken).
+
+    `derivatives` (in the tested dtype): per point d/dx and d/dparams, value_and_grad's value,
+    d2/dx2, and d/dx at the declared kinks.  `values` (float64): the function on the
+    finite-difference stencil of x, its derivative there (for second order), and the function
+    along each parameter's stencil (`xs`, `rows`: one point and one set of parameters a row).
+    `oracle` (float64): the reference, its gradients and second derivative at x, and its
+    values on the stencil.
+    """
+    in_axes = (0,) + (None,) * n
+    argnums = tuple(range(1 + n))
+
+    def scalar(xi, *p):
+        return call(xi, *p)
+
+    @jax.jit
+    def derivatives(x, at, *ps):
+        value, grads = jax.vmap(jax.value_and_grad(scalar, argnums=argnums), in_axes)(x, *ps)
+        second = jax.vmap(jax.grad(jax.grad(scalar)), in_axes)(x, *ps) if order >= 2 else None
+        return value, grads, second, jax.vmap(jax.grad(scalar), in_axes)(at, *ps)
+
+    @jax.jit
+    def values(z, xs, rows, *ps):
+        first = jax.vmap(jax.grad(scalar), in_axes)(z, *ps) if order >= 2 else None
+        along = None
+        if n:
+            along = jax.vmap(lambda xi, r: call(xi, *(r[k] for k in range(n))))(xs, rows)
+        return call(z, *ps), first, along
+
+    @jax.jit
+    def oracle(x, z, *ps):
+        def plain(xi, *p):
+            return reference(xi, *p)
+
+        grads = jax.vmap(jax.grad(plain, argnums=argnums), in_axes)(x, *ps)
+        second = jax.vmap(jax.grad(jax.grad(plain)), in_axes)(x, *ps) if order >= 2 else None
+        return reference(x, *ps), grads, reference(z, *ps), second
+
+    return derivatives, values, oracle
 
 
 def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -> list[Check]:
@@ -17,19 +60,30 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
     dname = str(jnp.dtype(dtype))
     call = _call(target)
     pnames = list(target.params)
+    count = len(pnames)
+    derivatives, values, oracle = _programs(call, target.reference, count, order)
     mode = _x64() if dname == "float64" else jax.enable_x64(False)
     with mode:
         x = jnp.asarray(points, dtype=dtype)
         ps = tuple(jnp.asarray(v, dtype=dtype) for v in target.params.values())
-        y = call(x, *ps)
-        dx, dps, d2 = _first_and_second(call, x, ps, order)
-        checks += _structure(target, call, x, ps, y, dx, dps, dname)
         x_np = _np(x)
         p_np = [float(_np(p)) for p in ps]
+        # Kinks move with the parameters: where they are for the values as rounded.
+        kink_points = target.kinks(dict(zip(pnames, p_np)))
+        declared = [(a, s) for a, s in kink_points if s is not None]
+        exact = [(a, s) for a, s in declared if float(_np(jnp.asarray(a, dtype=dtype))) == a]
+        # (with no kink to hit, the first point stands in, and its derivative is not read)
+        at = jnp.asarray([a for a, _ in exact] or x_np[:1], dtype=dtype)
+        y = call(x, *ps)
+        from_vag, grads, d2, at_kinks = derivatives(x, at, *ps)
+        dx, dps = grads[0], grads[1:]
+        checks += _structure(target, call, x, ps, y, from_vag, dx, dps, dname)
         got = {"value": _np(y), "dx": _np(dx)}
         got_p = {n: _np(d) for n, d in zip(pnames, dps)}
         if d2 is not None:
             got["d2"] = _np(d2)
+        at_kinks = _np(at_kinks)[: len(exact)]
+        slopes = _np(jnp.asarray([s for _, s in exact] or [0.0], dtype=dtype))[: len(exact)]
 
     with _x64():
         x64 = jnp.asarray(x_np)
@@ -39,24 +93,26 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
         # Near the edge of the domain (log1mexp at 0) the stencil stays well inside it.
         h = np.minimum(h, np.where(np.isfinite(lo), (x_np - lo) / 32, np.inf))
         h = np.minimum(h, np.where(np.isfinite(hi), (hi - x_np) / 32, np.inf))
+        z = _stencil(x_np, h)
+        # Along each parameter: x at each of the parameter's stencil values, the others fixed.
+        hp = [FD_STEP * max(abs(p), 1.0) * np.ones_like(x_np) for p in p_np]
+        p_stencils = [_stencil(np.full_like(x_np, p), s) for p, s in zip(p_np, hp)]
+        rows = np.tile(np.asarray(p_np, dtype=np.float64), (count * z.size, 1))
+        for i, s in enumerate(p_stencils):
+            rows[i * z.size : (i + 1) * z.size, i] = s
+        xs = np.tile(x_np, len(OFFSETS) * count)
+        f_z, first_z, along = values(jnp.asarray(z), jnp.asarray(xs), jnp.asarray(rows), *p64)
+        along = np.asarray(along).reshape(count, -1) if count else None
         # Finite differences of the function itself, in float64.
-        f64 = jax.jit(call)
-        fd, fd_err, rough, kink = _richardson(lambda z: f64(jnp.asarray(z), *p64), x_np, h)
-        kink_points = target.kinks(dict(zip(pnames, p_np)))
+        fd, fd_err, rough, kink = _richardson(f_z, x_np, h)
         near_declared = _near(x_np, [a for a, _ in kink_points], 1.01 * h)
         undeclared = kink & ~near_declared
         skip = near_declared | rough
         in_trust = (x_np >= target.trusted[0]) & (x_np <= target.trusted[1])
 
         if target.reference is not None:
-            ref = jax.jit(target.reference)
-            ref_value = np.asarray(ref(x64, *p64))
-            ref_grads = jax.jit(
-                jax.vmap(
-                    jax.grad(lambda xi, *p: ref(xi, *p), argnums=tuple(range(1 + len(p64)))),
-                    in_axes=(0,) + (None,) * len(p64),
-                )
-            )(x64, *p64)
+            ref_value, ref_grads, ref_z, ref2 = oracle(x64, jnp.asarray(z), *p64)
+            ref_value = np.asarray(ref_value)
             ref_grads = [np.asarray(g) for g in ref_grads]
             # Where the textbook formula overflows (exp(1000)) it is no oracle: those points
             # are left out of the reference checks and counted as skipped.
@@ -104,7 +160,7 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
             # The reference itself against finite differences of the reference: a wrong
             # reference is told apart from a wrong derivative.
             rfd, rfd_err, rrough, _ = _richardson(
-                lambda z: ref(jnp.asarray(z), *p64), x_np, h, floor=np.maximum(np.abs(x_np), 1.0)
+                ref_z, x_np, h, floor=np.maximum(np.abs(x_np), 1.0)
             )
             checks.append(
                 _compare(
@@ -126,21 +182,7 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
             )
         )
         for i, n in enumerate(pnames):
-            hp = FD_STEP * max(abs(p_np[i]), 1.0) * np.ones_like(x_np)
-
-            def along_p(z, i=i):
-                # z holds one parameter value per point (stacked offsets): evaluate pointwise.
-                zs = jnp.asarray(z)
-                xs = jnp.tile(x64, zs.shape[0] // x64.shape[0])
-
-                def one(xi, pi):
-                    args = list(p64)
-                    args[i] = pi
-                    return call(xi, *args)
-
-                return jax.jit(jax.vmap(one))(xs, zs)
-
-            pfd, pfd_err, prough, _ = _richardson(along_p, np.full_like(x_np, p_np[i]), hp)
+            pfd, pfd_err, prough, _ = _richardson(along[i], np.full_like(x_np, p_np[i]), hp[i])
             checks.append(
                 _compare(
                     f"grad[{n}] vs finite differences",
@@ -155,21 +197,10 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
             )
 
         if order >= 2:
-            first = jax.jit(
-                jax.vmap(jax.grad(lambda xi, *p: call(xi, *p)), in_axes=(0,) + (None,) * len(p64))
-            )
-            fd2, fd2_err, rough2, _ = _richardson(
-                lambda z: first(jnp.asarray(z), *p64), x_np, h, ulps=TOL_GRAD
-            )
+            fd2, fd2_err, rough2, _ = _richardson(first_z, x_np, h, ulps=TOL_GRAD)
             # Where f' itself has a kink (elu at 0, sparse_plus at +-1) f'' is undefined: skip.
             skip2 = skip | rough2
             if target.reference is not None:
-                ref2 = jax.jit(
-                    jax.vmap(
-                        jax.grad(jax.grad(lambda xi, *p: ref(xi, *p))),
-                        in_axes=(0,) + (None,) * len(p64),
-                    )
-                )(x64, *p64)
                 checks.append(
                     _compare(
                         "second order vs reference",
@@ -200,9 +231,12 @@ def _check_elementwise(target: _Target, points: np.ndarray, dtype, order: int) -
         sides = None
         if undeclared.any():
             at = x_np[undeclared]
+            f64 = jax.jit(call)
             sides = _one_sided(lambda z: f64(jnp.asarray(z), *p64), at, h[undeclared])
             sides += (got["dx"][undeclared],)
-        checks.append(_kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared, sides))
+        checks.append(
+            _kink_check(kink_points, exact, at_kinks, slopes, dname, x_np, undeclared, sides)
+        )
         # No NaN or inf in the gradient where the true derivative is finite.
         truth_finite = np.isfinite(fd) & ~skip & (np.abs(fd) <= float(jnp.finfo(dtype).max))
         bad = truth_finite & ~np.isfinite(got["dx"])
@@ -230,13 +264,15 @@ def _one_sided(values, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.nda
     return (f[1] - f[0]) / (0.75 * h), (f[3] - f[2]) / (0.75 * h)
 
 
-def _kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared, sides) -> Check:
+def _kink_check(kink_points, exact, got, expected, dname, x_np, undeclared, sides) -> Check:
     """Declared kinks give exactly the declared derivative; no undeclared kink was found.
 
-    A kink whose location is not a number of the dtype (hard_sigmoid's -offset/slope with a
-    float16 slope) cannot be hit exactly, and is counted as skipped.  An undeclared one is
-    reported with the one-sided derivatives measured there (`sides`: left, right, and the
-    backward rule's value).
+    `exact` are the declared kinks whose location is a number of the dtype, `got` the backward
+    rule's derivative there and `expected` the declared one, rounded to the dtype.  A kink
+    whose location is not a number of the dtype (hard_sigmoid's -offset/slope with a float16
+    slope) cannot be hit exactly, and is counted as skipped.  An undeclared one is reported
+    with the one-sided derivatives measured there (`sides`: left, right, and the backward
+    rule's value).
     """
     if undeclared.any():
         xs = x_np[undeclared]
@@ -254,7 +290,6 @@ def _kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared, sides) ->
             "return there (the README's rule takes the one-sided one of smaller magnitude)",
         )
     declared = [(a, s) for a, s in kink_points if s is not None]
-    exact = [(a, s) for a, s in declared if float(_np(jnp.asarray(a, dtype=dtype))) == a]
     skipped = len(declared) - len(exact)
     if not exact:
         return Check(
@@ -265,30 +300,20 @@ def _kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared, sides) ->
             skipped=skipped,
             note="no kinks declared" if not declared else "no kink representable",
         )
-    declared = exact
-    mode = _x64() if dname == "float64" else jax.enable_x64(False)
-    with mode:
-        where = jnp.asarray([a for a, _ in declared], dtype=dtype)
-        got = jax.jit(
-            jax.vmap(jax.grad(lambda xi, *p: call(xi, *p)), in_axes=(0,) + (None,) * len(ps))
-        )(where, *ps)
-        expected = jnp.asarray([s for _, s in declared], dtype=dtype)
-        got_np = _np(got)
-        exp_np = _np(expected)
-        at = _np(where)
-    wrong = ~((got_np == exp_np) | (np.isnan(got_np) & np.isnan(exp_np)))
+    at = np.asarray([a for a, _ in exact])
+    wrong = ~((got == expected) | (np.isnan(got) & np.isnan(expected)))
     i = int(np.argmax(wrong)) if wrong.any() else 0
     return Check(
         "kinks",
         dname,
         not wrong.any(),
-        max_abs=float(np.max(np.abs(got_np - exp_np))),
+        max_abs=float(np.max(np.abs(got - expected))),
         worst_input=float(at[i]) if wrong.any() else None,
-        got=float(got_np[i]) if wrong.any() else None,
-        expected=float(exp_np[i]) if wrong.any() else None,
-        points=len(declared),
+        got=float(got[i]) if wrong.any() else None,
+        expected=float(expected[i]) if wrong.any() else None,
+        points=len(exact),
         skipped=skipped,
-        figure=f"the declared derivative is exact; {int(wrong.sum())} of {len(declared)} "
+        figure=f"the declared derivative is exact; {int(wrong.sum())} of {len(exact)} "
         "kink(s) differ"
         if wrong.any()
         else "",
@@ -296,7 +321,7 @@ def _kink_check(kink_points, dname, dtype, call, ps, x_np, undeclared, sides) ->
     )
 
 
-def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
+def _structure(target, call, x, ps, y, from_vag, dx, dps, dname) -> list[Check]:
     """Properties of the backward rule that need no oracle."""
     out = []
     ok_dtype = (
@@ -326,9 +351,7 @@ def _structure(target, call, x, ps, y, dx, dps, dname) -> list[Check]:
             x,
             y,
             same,
-            jax.jit(
-                jax.vmap(jax.value_and_grad(lambda xi, *p: call(xi, *p)), (0,) + (None,) * len(ps))
-            )(x, *ps)[0],
+            from_vag,
         )
     )
 

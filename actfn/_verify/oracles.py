@@ -106,14 +106,24 @@ def _extrapolate(f: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (4 * d2 - d1) / 3, (4 * d4 - d2) / 3
 
 
+# The finite-difference stencil: x + o h for each offset o, offset by offset.
+OFFSETS = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
+
+
+def _stencil(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The points at which `_richardson` takes the function's values, as one array."""
+    return np.concatenate([x + o * h for o in OFFSETS])
+
+
 def _richardson(
-    values: Callable[[np.ndarray], np.ndarray],
+    values: np.ndarray,
     x: np.ndarray,
     h: np.ndarray,
     ulps: float = TOL_VALUE,
     floor: np.ndarray | float = 0.0,
 ):
-    """Central differences at h, h/2, h/4 and two Richardson levels, in float64.
+    """Central differences at h, h/2, h/4 and two Richardson levels, in float64, from the
+    function's `values` at `_stencil(x, h)`.
 
     The values are taken to be accurate to `ulps` float64 ulps of (|f| + the largest |f|
     between 0 and x + `floor`), the measure `_compare` accepts (a textbook reference, whose
@@ -125,9 +135,7 @@ def _richardson(
     halve with the step, so finite differences cannot be trusted there), and `kink`, where the
     slope jump persists at every step (a point where the first derivative jumps).
     """
-    offsets = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
-    stacked = np.concatenate([x + o * h for o in offsets])
-    f = np.asarray(values(stacked), dtype=np.float64).reshape(len(offsets), -1)
+    f = np.asarray(values, dtype=np.float64).reshape(len(OFFSETS), -1)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         fm1, fm2, fm4, f0, fp4, fp2, fp1 = f
         r1, r2 = _extrapolate(f, h)
@@ -159,24 +167,3 @@ def _near(x: np.ndarray, locations: Iterable[float], radius: np.ndarray) -> np.n
 def _call(target: _Target) -> Callable:
     """fn(x, *param values) with the static arguments bound."""
     return target.fn
-
-
-def _first_and_second(call, x, ps, order):
-    """Per-point derivatives: values, d/dx, d/dparams (tuple), d2/dx2 (or None)."""
-
-    def scalar(xi, *p):
-        return call(xi, *p)
-
-    argnums = tuple(range(1 + len(ps)))
-    in_axes = (0,) + (None,) * len(ps)
-
-    @jax.jit  # one trace and one program: eager grad-of-grad dispatches op by op
-    def derivatives(x, *ps):
-        grads = jax.vmap(jax.grad(scalar, argnums=argnums), in_axes=in_axes)(x, *ps)
-        second = None
-        if order >= 2:
-            second = jax.vmap(jax.grad(jax.grad(scalar)), in_axes=in_axes)(x, *ps)
-        return grads, second
-
-    grads, second = derivatives(x, *ps)
-    return grads[0], grads[1:], second
