@@ -356,10 +356,14 @@ def _structure(target, call, x, ps, y, from_vag, dx, dps, dname) -> list[Check]:
     )
 
     @jax.jit
-    def vjp(g, x=x, ps=ps):
-        # One compiled backward pass, run for each cotangent (the cotangent is an argument, so
-        # XLA cannot fold a zero one away).
+    def _vjp(g, x, ps):
+        # One compiled backward pass, run for each cotangent.  The cotangent and x are
+        # arguments: XLA would fold a zero cotangent away, and evaluate the forward pass on a
+        # constant x while compiling, which does not round as the compiled code does.
         return jax.vjp(lambda z, *p: call(z, *p), x, *ps)[1](g)
+
+    def vjp(g):
+        return _vjp(g, x, ps)
 
     primal = y
     ones = vjp(jnp.ones_like(primal))[0]
