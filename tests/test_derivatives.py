@@ -118,33 +118,23 @@ def test_grad_goes_through_the_hand_written_rule(item):
         jax.jvp(fn, (x,), (jnp.ones_like(x),))
 
 
-@functools.cache
-def _values_and_cotangents(item_id, x64):
-    """The call and its backward pass for each dtype, as one compiled program per variant: the
-    16-bit dtypes and float32 as users run them, float64 with x64 on."""
-    name, params = next(i for i in VARIANTS if variant_id(i) == item_id)
-    fn = bound(name, params)
-    dtypes = ["float64"] if x64 else ["bfloat16", "float16", "float32"]
-
-    @jax.jit
-    def run(xs):
-        out = []
-        for x in xs:
-            y, vjp = jax.vjp(fn, x)
-            out.append((y, vjp(jnp.ones_like(y))[0]))
-        return out
-
-    with jax.enable_x64(x64):
-        return dict(zip(dtypes, run([_input(name, dtype=d) for d in dtypes])))
-
-
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32", "float64"])
 @pytest.mark.parametrize("item", VARIANTS, ids=variant_id)
 def test_output_and_gradient_keep_the_input_dtype(item, dtype):
-    y, dx = _values_and_cotangents(variant_id(item), dtype == "float64")[dtype]
-    assert y.dtype == dx.dtype == jnp.dtype(dtype)
-    assert dx.shape == _input(item[0]).shape
-    assert bool(jnp.all(jnp.isfinite(dx)))
+    name, params = item
+    fn = bound(name, params)
+    with jax.enable_x64(dtype == "float64"):
+        x = _input(name, dtype=dtype)
+
+        @jax.jit  # the forward and backward pass as one program: one compilation
+        def value_and_cotangent(x):
+            y, vjp = jax.vjp(fn, x)
+            return y, vjp(jnp.ones_like(y))[0]
+
+        y, dx = value_and_cotangent(x)
+        assert y.dtype == x.dtype and dx.dtype == x.dtype
+        assert dx.shape == x.shape
+        assert bool(jnp.all(jnp.isfinite(dx)))
 
 
 @pytest.mark.parametrize("item", VARIANTS, ids=variant_id)
@@ -156,24 +146,20 @@ def test_vmap_jit_and_scan_agree_with_the_plain_call(item):
     def loss(z):
         return jnp.sum(fn(z) ** 2)
 
-    # The plain call row by row (the gradient compiled as one program), against vmap, and
-    # scan, in one compiled program.
+    # (each gradient compiled as one program: op by op, every step is compiled on its own)
     grad = jax.jit(jax.grad(loss))
     plain_y = jnp.stack([fn(xi) for xi in x])
     plain_g = jnp.stack([grad(xi) for xi in x])
+    # XLA compiles a batched kernel differently (vectorised sin, fused products): the same
+    # values to within rounding, not always bit for bit.
+    np.testing.assert_allclose(jax.vmap(fn)(x), plain_y, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(jax.jit(jax.vmap(grad))(x), plain_g, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(jax.jit(lambda z: jax.vmap(fn)(z))(x), plain_y, rtol=1e-6, atol=1e-6)
 
     def step(carry, xi):
         return carry + jnp.sum(fn(xi)), jax.grad(loss)(xi)
 
-    @jax.jit
-    def transformed(z):
-        return jax.vmap(fn)(z), jax.vmap(jax.grad(loss))(z), jax.lax.scan(step, 0.0 * z[0, 0, 0], z)
-
-    mapped_y, mapped_g, (total, grads) = transformed(x)
-    # XLA compiles a batched kernel differently (vectorised sin, fused products): the same
-    # values to within rounding, not always bit for bit.
-    np.testing.assert_allclose(mapped_y, plain_y, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(mapped_g, plain_g, rtol=1e-6, atol=1e-6)
+    total, grads = jax.lax.scan(step, jnp.zeros((), x.dtype), x)
     np.testing.assert_allclose(grads, plain_g, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(total, jnp.sum(plain_y), rtol=1e-5)
 

@@ -1,8 +1,6 @@
 """The edges outside test suites found: empty arrays, a parameter's scaling overflowing at the
 largest floats, and the derivative next to a kink decided on a rounded intermediate."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import mpmath as mp
@@ -16,41 +14,21 @@ from actfn._activations import gated
 GATED = {n for n in actfn.names() if hasattr(gated, n)}
 
 
-SHAPES = [(0,), (0, 4), (4, 0), (2, 0, 4)]
-
-
-@functools.cache
-def _empty_values_and_cotangents(item_id):
-    """Every shape and dtype below through one compiled program per variant, a call and its
-    backward pass each (one program per shape and dtype would be 560 compilations)."""
-    name, params = next(i for i in all_variants() if variant_id(i) == item_id)
-    fn = bound(name, params)
-
-    @jax.jit
-    def run(xs):
-        out = []
-        for x in xs:
-            y, vjp = jax.vjp(fn, x)
-            out.append((y, vjp(jnp.ones_like(y))[0]))
-        return out
-
-    keys = [(s, d) for s in SHAPES for d in (jnp.float32, jnp.bfloat16)]
-    return dict(zip(keys, run([jnp.zeros(s, d) for s, d in keys])))
-
-
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", [(0,), (0, 4), (4, 0), (2, 0, 4)])
 @pytest.mark.parametrize("item", all_variants(), ids=variant_id)
 def test_zero_size_arrays_along_any_axis(item, shape):
     name, params = item
+    fn = bound(name, params)
     expected = list(shape)
     if name in GATED:  # the gated units halve their axis
         axis = params.get("axis", -1)
         expected[axis] //= 2
-    results = _empty_values_and_cotangents(variant_id(item))
     for dtype in (jnp.float32, jnp.bfloat16):
-        y, dx = results[shape, dtype]
-        assert (y.shape, y.dtype) == (tuple(expected), dtype)
-        assert (dx.shape, dx.dtype) == (shape, dtype)
+        x = jnp.zeros(shape, dtype)
+        y, vjp = jax.vjp(fn, x)
+        (dx,) = vjp(jnp.ones_like(y))
+        assert (y.shape, y.dtype) == (tuple(expected), x.dtype)
+        assert (dx.shape, dx.dtype) == (x.shape, x.dtype)
 
 
 # --- a parameter scaling x, at the largest finite floats -------------------------------------

@@ -61,11 +61,8 @@ def test_check_grads_in_both_modes_to_second_order(item, x64):
 
     args = (jnp.asarray(_inputs(spec, cont)), *(jnp.asarray(v) for v in cont.values()))
     # A step of 1e-6 (JAX's default is 1e-4): its finite differences of rational's quintic are
-    # otherwise off by 6e-5 relative.  Op by op: check_grads takes some 26 transformations of
-    # `f`, each a compilation of its own under jit, where op by op every activation reuses the
-    # kernels of the primitives (the compiled forms are checked by test_derivatives).
-    with jax.disable_jit():
-        jax.test_util.check_grads(f, args, order=2, modes=("fwd", "rev"), eps=1e-6)
+    # otherwise off by 6e-5 relative.
+    jax.test_util.check_grads(f, args, order=2, modes=("fwd", "rev"), eps=1e-6)
 
 
 def test_the_namespace_is_the_registry_and_get_and_serialize_know_it():
